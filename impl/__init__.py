@@ -1,0 +1,44 @@
+"""An independent NumPy implementation of TensorFlow 2's softmax family.
+
+Every op has TF's name and keyword arguments, and a `<op>_vjp(cotangent, ...)` that
+returns the gradient of sum(cotangent * op(...)) for each float input, by name.
+impl never imports TensorFlow.
+"""
+
+from impl.activations import (
+    log_softmax,
+    log_softmax_vjp,
+    sigmoid,
+    sigmoid_vjp,
+    softmax,
+    softmax_vjp,
+)
+from impl.errors import InvalidArgumentError
+from impl.losses import (
+    sigmoid_cross_entropy_with_logits,
+    sigmoid_cross_entropy_with_logits_vjp,
+    softmax_cross_entropy_with_logits,
+    softmax_cross_entropy_with_logits_vjp,
+    sparse_softmax_cross_entropy_with_logits,
+    sparse_softmax_cross_entropy_with_logits_vjp,
+    weighted_cross_entropy_with_logits,
+    weighted_cross_entropy_with_logits_vjp,
+)
+
+__all__ = [
+    "InvalidArgumentError",
+    "log_softmax",
+    "log_softmax_vjp",
+    "sigmoid",
+    "sigmoid_cross_entropy_with_logits",
+    "sigmoid_cross_entropy_with_logits_vjp",
+    "sigmoid_vjp",
+    "softmax",
+    "softmax_cross_entropy_with_logits",
+    "softmax_cross_entropy_with_logits_vjp",
+    "softmax_vjp",
+    "sparse_softmax_cross_entropy_with_logits",
+    "sparse_softmax_cross_entropy_with_logits_vjp",
+    "weighted_cross_entropy_with_logits",
+    "weighted_cross_entropy_with_logits_vjp",
+]

@@ -1,0 +1,88 @@
+"""Input conversion, dtype policy and axis checks shared by every op.
+
+Precision policy: each op computes in a wider type than its input (float16 and
+bfloat16 in float32, float32 in float64, float64 in float64) and rounds once to
+the input dtype at the end, so impl's answer is the exact one to within about an
+ULP of the output dtype.  Results are *not* flushed to zero when subnormal
+(TensorFlow's CPU kernels flush them; the harness allows for that explicitly).
+"""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+
+from impl.errors import InvalidArgumentError
+
+FLOAT_DTYPES: tuple[np.dtype, ...] = (
+    np.dtype(np.float16),
+    np.dtype(ml_dtypes.bfloat16),
+    np.dtype(np.float32),
+    np.dtype(np.float64),
+)
+_WIDER = {
+    np.dtype(np.float16): np.dtype(np.float32),
+    np.dtype(ml_dtypes.bfloat16): np.dtype(np.float32),
+    np.dtype(np.float32): np.dtype(np.float64),
+    np.dtype(np.float64): np.dtype(np.float64),
+}
+_PYTHON_DEFAULTS = {np.dtype(np.float64): np.float32, np.dtype(np.int64): np.int32}
+
+
+def as_tensor(value: object) -> np.ndarray:
+    """An ndarray as `tf.constant` would make it: Python floats become float32, ints int32."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return np.asarray(value)
+    array = np.asarray(value)
+    return array.astype(_PYTHON_DEFAULTS.get(array.dtype, array.dtype))
+
+
+def float_tensor(value: object, name: str) -> np.ndarray:
+    """`value` as a float16/bfloat16/float32/float64 array, or InvalidArgumentError."""
+    array = as_tensor(value)
+    if array.dtype not in FLOAT_DTYPES:
+        raise InvalidArgumentError(
+            f"{name} must be float16, bfloat16, float32 or float64; got {array.dtype}"
+        )
+    return array
+
+
+def same_dtype(value: object, like: np.ndarray, name: str) -> np.ndarray:
+    """`value` as a float array of `like`'s dtype; Python numbers are converted, arrays must match."""
+    if not isinstance(value, (np.ndarray, np.generic)):
+        return np.asarray(value, dtype=like.dtype)
+    array = float_tensor(value, name)
+    if array.dtype != like.dtype:
+        raise InvalidArgumentError(f"{name} is {array.dtype} but logits are {like.dtype}")
+    return array
+
+
+def widen(array: np.ndarray) -> np.ndarray:
+    """`array` in the dtype the op computes in."""
+    return array.astype(_WIDER[array.dtype])
+
+
+def class_axis(axis: int | None, ndim: int) -> int:
+    """The non-negative class axis, checked as TensorFlow checks it."""
+    if ndim == 0:
+        raise InvalidArgumentError("logits must have >= 1 dimension, got []")
+    axis = -1 if axis is None else int(axis)
+    if not -ndim <= axis < ndim:
+        raise InvalidArgumentError(f"axis {axis} is out of range for logits of rank {ndim}")
+    return axis % ndim
+
+
+def same_shape(labels: np.ndarray, logits: np.ndarray) -> None:
+    """Elementwise losses take labels and logits of exactly the same shape."""
+    if labels.shape != logits.shape:
+        raise InvalidArgumentError(
+            f"logits and labels must have the same shape, got {logits.shape} vs {labels.shape}"
+        )
+
+
+def sum_to_shape(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a broadcast result back down to `shape` (the adjoint of broadcasting)."""
+    extra = array.ndim - len(shape)
+    array = array.sum(axis=tuple(range(extra))) if extra else array
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and array.shape[i] != 1)
+    return array.sum(axis=stretched, keepdims=True) if stretched else array

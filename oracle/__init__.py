@@ -1,0 +1,48 @@
+"""TensorFlow itself, behind the same functions and signatures as `impl`.
+
+The only package that imports TensorFlow.  Ops run eagerly on the CPU; VJPs use
+`tf.GradientTape`.  Results come back as NumPy arrays in the input dtype, and any
+TF error comes out as `OracleError`, which keeps TF's class name and message.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from oracle.ops import (  # noqa: E402
+    OracleError,
+    environment,
+    log_softmax,
+    log_softmax_vjp,
+    sigmoid,
+    sigmoid_vjp,
+    softmax,
+    softmax_vjp,
+    sigmoid_cross_entropy_with_logits,
+    sigmoid_cross_entropy_with_logits_vjp,
+    softmax_cross_entropy_with_logits,
+    softmax_cross_entropy_with_logits_vjp,
+    sparse_softmax_cross_entropy_with_logits,
+    sparse_softmax_cross_entropy_with_logits_vjp,
+    weighted_cross_entropy_with_logits,
+    weighted_cross_entropy_with_logits_vjp,
+)
+
+__all__ = [
+    "OracleError",
+    "environment",
+    "log_softmax",
+    "log_softmax_vjp",
+    "sigmoid",
+    "sigmoid_cross_entropy_with_logits",
+    "sigmoid_cross_entropy_with_logits_vjp",
+    "sigmoid_vjp",
+    "softmax",
+    "softmax_cross_entropy_with_logits",
+    "softmax_cross_entropy_with_logits_vjp",
+    "softmax_vjp",
+    "sparse_softmax_cross_entropy_with_logits",
+    "sparse_softmax_cross_entropy_with_logits_vjp",
+    "weighted_cross_entropy_with_logits",
+    "weighted_cross_entropy_with_logits_vjp",
+]

@@ -1,0 +1,129 @@
+"""Thin adapters from NumPy to the real `tf.nn` ops and back."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import tensorflow as tf
+
+_ERRORS = (tf.errors.OpError, ValueError, TypeError)
+
+
+class OracleError(Exception):
+    """A TensorFlow error, keeping its class name (`tf_class`) and message."""
+
+    def __init__(self, tf_class: str, message: str):
+        super().__init__(f"{tf_class}: {message}")
+        self.tf_class = tf_class
+        self.message = message
+
+
+def _tf(value: object) -> object:
+    """Arrays become constants (their dtype kept); Python values pass through as TF takes them."""
+    return tf.constant(value) if isinstance(value, (np.ndarray, np.generic)) else value
+
+
+def _numpy(value: tf.Tensor | None) -> np.ndarray | None:
+    return None if value is None else value.numpy()
+
+
+def _run(op: Callable, **inputs: object) -> np.ndarray:
+    try:
+        return _numpy(op(**{k: _tf(v) for k, v in inputs.items()}))
+    except _ERRORS as error:
+        raise OracleError(type(error).__name__, str(error)) from None
+
+
+def _vjp(op: Callable, cotangent: object, wrt: tuple[str, ...], **inputs: object) -> dict:
+    """Gradients of sum(cotangent * op(**inputs)) for the inputs named in `wrt`."""
+    try:
+        tensors = {k: _tf(v) for k, v in inputs.items()}
+        watched = [tensors[k] for k in wrt]
+        with tf.GradientTape() as tape:
+            tape.watch(watched)
+            value = op(**tensors)
+        grads = tape.gradient(value, watched, output_gradients=tf.constant(cotangent, value.dtype))
+    except _ERRORS as error:
+        raise OracleError(type(error).__name__, str(error)) from None
+    return {k: _numpy(g) for k, g in zip(wrt, grads)}
+
+
+def _axis_kw(axis: int | None) -> Mapping[str, int]:
+    """TF's own default is used when the caller gives no axis."""
+    return {} if axis is None else {"axis": axis}
+
+
+def softmax(logits, axis=None):
+    return _run(tf.nn.softmax, logits=logits, **_axis_kw(axis))
+
+
+def log_softmax(logits, axis=None):
+    return _run(tf.nn.log_softmax, logits=logits, **_axis_kw(axis))
+
+
+def sigmoid(x):
+    return _run(tf.nn.sigmoid, x=x)
+
+
+def softmax_cross_entropy_with_logits(labels, logits, axis=None):
+    return _run(tf.nn.softmax_cross_entropy_with_logits, labels=labels, logits=logits, **_axis_kw(axis))
+
+
+def sparse_softmax_cross_entropy_with_logits(labels, logits):
+    return _run(tf.nn.sparse_softmax_cross_entropy_with_logits, labels=labels, logits=logits)
+
+
+def sigmoid_cross_entropy_with_logits(labels, logits):
+    return _run(tf.nn.sigmoid_cross_entropy_with_logits, labels=labels, logits=logits)
+
+
+def weighted_cross_entropy_with_logits(labels, logits, pos_weight):
+    return _run(tf.nn.weighted_cross_entropy_with_logits, labels=labels, logits=logits,
+                pos_weight=pos_weight)
+
+
+def softmax_vjp(cotangent, logits, axis=None):
+    return _vjp(tf.nn.softmax, cotangent, ("logits",), logits=logits, **_axis_kw(axis))
+
+
+def log_softmax_vjp(cotangent, logits, axis=None):
+    return _vjp(tf.nn.log_softmax, cotangent, ("logits",), logits=logits, **_axis_kw(axis))
+
+
+def sigmoid_vjp(cotangent, x):
+    return _vjp(tf.nn.sigmoid, cotangent, ("x",), x=x)
+
+
+def softmax_cross_entropy_with_logits_vjp(cotangent, labels, logits, axis=None):
+    return _vjp(tf.nn.softmax_cross_entropy_with_logits, cotangent, ("logits", "labels"),
+                labels=labels, logits=logits, **_axis_kw(axis))
+
+
+def sparse_softmax_cross_entropy_with_logits_vjp(cotangent, labels, logits):
+    return _vjp(tf.nn.sparse_softmax_cross_entropy_with_logits, cotangent, ("logits",),
+                labels=labels, logits=logits)
+
+
+def sigmoid_cross_entropy_with_logits_vjp(cotangent, labels, logits):
+    return _vjp(tf.nn.sigmoid_cross_entropy_with_logits, cotangent, ("logits", "labels"),
+                labels=labels, logits=logits)
+
+
+def weighted_cross_entropy_with_logits_vjp(cotangent, labels, logits, pos_weight):
+    return _vjp(tf.nn.weighted_cross_entropy_with_logits, cotangent,
+                ("logits", "labels", "pos_weight"), labels=labels, logits=logits,
+                pos_weight=pos_weight)
+
+
+def environment() -> dict[str, str]:
+    """What the oracle's numbers depend on."""
+    return {
+        "tensorflow": tf.__version__,
+        "numpy": np.__version__,
+        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(unset: on)"),
+        "cpu": platform.processor() or platform.machine(),
+        "python": platform.python_version(),
+    }

@@ -1,0 +1,126 @@
+"""Run one case through a candidate and through TF, and judge every check it yields."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+import impl
+import oracle
+from tests.compare import Comparison, Tolerance, compare
+from tests.inputs import Case, cotangent
+from tests.records import Inputs, OpRecord
+
+_TF_CATEGORIES = {"InvalidArgumentError": "InvalidArgument", "ValueError": "InvalidArgument",
+                  "TypeError": "InvalidArgument", "AbortedError": "Aborted"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one side returned, or the category and message of what it raised."""
+
+    value: Any = None
+    error: str | None = None
+    message: str = ""
+
+
+def outcome(fn, *args, **kwargs) -> Outcome:
+    try:
+        return Outcome(fn(*args, **kwargs))
+    except oracle.OracleError as error:
+        return Outcome(error=_TF_CATEGORIES.get(error.tf_class, error.tf_class), message=error.message)
+    except impl.InvalidArgumentError as error:
+        return Outcome(error="InvalidArgument", message=str(error))
+    except Exception as error:  # a candidate's crash is a finding, not a harness failure
+        return Outcome(error=f"crash:{type(error).__name__}", message=str(error))
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict on one check (value, vjp_<input>) of one case."""
+
+    case: Case
+    check: str
+    tolerance: Tolerance
+    comparison: Comparison | None
+    known: tuple[str, ...]
+    detail: str
+
+    @property
+    def passed(self) -> bool:
+        """No mismatch that a known divergence does not explain."""
+        return self.comparison.passed if self.comparison else not self.detail
+
+    def describe(self) -> str:
+        c = self.comparison
+        metrics = (f"max_ulp={c.max_ulp:g} max_abs={c.max_abs_err:.3g} max_rel={c.max_rel_err:.3g} "
+                   f"mismatches={c.mismatches} special={c.special_mismatch} at {c.worst_index}"
+                   if c else "")
+        return f"{self.check}: {metrics} {self.detail} known={list(self.known)}".strip()
+
+
+def judge(record: OpRecord, case: Case, check: str, inputs: Inputs,
+          mine: Outcome, tf: Outcome, scale: np.ndarray | float = 0.0) -> CheckResult:
+    """Compare both sides' outcomes for one check, letting known divergences explain mismatches."""
+    tolerance = record.tolerance(check, case.dtype)
+    divergences = record.divergences_for(case, check)
+    if mine.error or tf.error:
+        covering = tuple(d.name for d in divergences if d.where(case, inputs) is True)
+        agree = mine.error == tf.error
+        detail = "" if agree or covering else (
+            f"candidate {mine.error or 'returned'} {mine.message[:120]!r} vs "
+            f"TF {tf.error or 'returned'} {tf.message[:120]!r}")
+        return CheckResult(case, check, tolerance, None, () if agree else covering, detail)
+    if mine.value is None or tf.value is None:
+        detail = "" if mine.value is tf.value else f"gradient missing: candidate {mine.value is None}, TF {tf.value is None}"
+        return CheckResult(case, check, tolerance, None, (), detail)
+    got, want = np.asarray(mine.value), np.asarray(tf.value)
+    if got.shape != want.shape or got.dtype != want.dtype:
+        return CheckResult(case, check, tolerance, None, (),
+                           f"candidate {got.dtype}{list(got.shape)} vs TF {want.dtype}{list(want.shape)}")
+    masks = [(d.name, _explained(d.where(case, inputs), want.shape)) for d in divergences]
+    ignore = np.logical_or.reduce([m for _, m in masks]) if masks else False
+    comparison = compare(got, want, tolerance, scale, ignore)
+    known = tuple(name for name, mask in masks if (comparison.failing & mask).any())
+    return CheckResult(case, check, tolerance, comparison, known, "")
+
+
+def run_case(record: OpRecord, case: Case, candidate: ModuleType = impl) -> list[CheckResult]:
+    """Every check of `case`: the value, then each input's VJP when both sides gave a value."""
+    with np.errstate(all="ignore"):
+        return _run_case(record, case, candidate)
+
+
+def _run_case(record: OpRecord, case: Case, candidate: ModuleType) -> list[CheckResult]:
+    inputs = record.build(case)
+    kwargs = record.call_kwargs(case, inputs)
+    axis = case.class_axis if record.has_axis else -1
+    mine = outcome(getattr(candidate, record.name), **kwargs)
+    tf = outcome(getattr(oracle, record.name), **kwargs)
+    ct = cotangent(case, np.shape(tf.value)) if tf.value is not None and record.grads else None
+    scales = record.scales(inputs, axis, ct)
+    results = [judge(record, case, "value", inputs, mine, tf, scales.get("value", 0.0))]
+    if ct is None or mine.error:
+        return results
+    mine_grads = outcome(getattr(candidate, f"{record.name}_vjp"), ct, **kwargs)
+    tf_grads = outcome(getattr(oracle, f"{record.name}_vjp"), ct, **kwargs)
+    for name in record.grads:
+        results.append(judge(
+            record, case, f"vjp_{name}", inputs,
+            _pick(mine_grads, name), _pick(tf_grads, name), scales.get(f"vjp_{name}", 0.0)))
+    return results
+
+
+def _explained(mask: np.ndarray | bool, shape: tuple[int, ...]) -> np.ndarray:
+    """A divergence's mask over `shape`; a mask over the inputs explains a reduced output wholly."""
+    try:
+        return np.broadcast_to(mask, shape)
+    except ValueError:
+        return np.broadcast_to(np.any(mask), shape)
+
+
+def _pick(grads: Outcome, name: str) -> Outcome:
+    return grads if grads.error else Outcome(grads.value.get(name))

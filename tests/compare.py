@@ -1,0 +1,126 @@
+"""Element-wise comparison of a candidate's output with TensorFlow's.
+
+Errors are measured in the op's own dtype: absolute, relative (to TF's value) and
+ULP distance.  Non-finite values are compared by position: nan must meet nan and
++-inf the same infinity.  A finite element passes when it is within the tolerance's
+ULP budget, or within its absolute budget `abs_eps * eps * scale`, where `scale` is
+the size of the terms TF's formula adds (its rounding error is absolute in them), or
+when it is flushed: TF's CPU arithmetic (float32 for the half types, float64 for
+float64) runs flush-to-zero and denormals-are-zero, and a flushed intermediate is then
+scaled by factors of order one (cotangents, labels, pos_weight <= e**2), so a side
+below FLUSH_FACTOR times that type's smallest normal may differ by as much.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ml_dtypes
+import numpy as np
+
+_SIGNED = {2: np.int16, 4: np.int32, 8: np.int64}
+FLUSH_FACTOR = 8.0
+
+
+def flush_floor(dtype: np.dtype) -> float:
+    """Below this, TF's flush-to-zero arithmetic may have zeroed an intermediate."""
+    compute = np.float64 if dtype == np.float64 else np.float32
+    return FLUSH_FACTOR * float(np.finfo(compute).smallest_normal)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How far a candidate may sit from TF, and why."""
+
+    ulp: float
+    abs_eps: float = 0.0
+    reason: str = ""
+
+    def rtol(self, dtype: np.dtype) -> float:
+        """The relative error the ULP budget amounts to (for reports)."""
+        return self.ulp * float(ml_dtypes.finfo(dtype).eps)
+
+    def atol(self, dtype: np.dtype) -> float:
+        """The absolute budget per unit of `scale`."""
+        return self.abs_eps * float(ml_dtypes.finfo(dtype).eps)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The worst errors over the checked elements, and how many failed."""
+
+    max_abs_err: float
+    max_rel_err: float
+    max_ulp: float
+    mismatches: int
+    special_mismatch: int
+    worst_index: tuple[int, ...] | None
+    ignored_mismatches: int
+    failing: np.ndarray = field(repr=False, compare=False)
+
+    @property
+    def passed(self) -> bool:
+        return self.mismatches == 0 and self.special_mismatch == 0
+
+
+def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Number of representable values between a and b (same float dtype), as float64."""
+    signed = _SIGNED[a.dtype.itemsize]
+    mask = np.uint64(np.iinfo(signed).max)
+
+    def sign_and_magnitude(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        bits = np.ascontiguousarray(x).view(signed)
+        return bits < 0, bits.astype(np.int64).astype(np.uint64) & mask
+
+    a_neg, a_mag = sign_and_magnitude(a)
+    b_neg, b_mag = sign_and_magnitude(b)
+    apart = np.where(a_neg == b_neg, np.maximum(a_mag, b_mag) - np.minimum(a_mag, b_mag), a_mag + b_mag)
+    return apart.astype(np.float64)
+
+
+def compare(
+    candidate: np.ndarray,
+    reference: np.ndarray,
+    tolerance: Tolerance,
+    scale: np.ndarray | float = 0.0,
+    ignore: np.ndarray | bool = False,
+) -> Comparison:
+    """Compare `candidate` with TF's `reference` (same shape and dtype) element by element.
+
+    `ignore` marks elements a known divergence explains: they are counted apart and
+    cannot fail the comparison.
+    """
+    if candidate.shape != reference.shape or candidate.dtype != reference.dtype:
+        raise ValueError(
+            f"candidate {candidate.dtype}{list(candidate.shape)} vs "
+            f"reference {reference.dtype}{list(reference.shape)}"
+        )
+    floor = flush_floor(reference.dtype)
+    a, b = candidate.astype(np.float64), reference.astype(np.float64)
+    ignore = np.broadcast_to(ignore, b.shape)
+    scale = np.broadcast_to(np.nan_to_num(np.asarray(scale, np.float64), posinf=np.inf), b.shape)
+
+    finite = np.isfinite(a) & np.isfinite(b)
+    same_special = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
+    special_bad = ~finite & ~same_special
+
+    with np.errstate(all="ignore"):
+        abs_err = np.where(finite, np.abs(a - b), 0.0)
+        rel_err = np.where(finite & (abs_err > 0), abs_err / np.abs(b), 0.0)
+        ulp = np.where(finite, ulp_distance(candidate, reference), 0.0)
+        flushed = (abs_err <= floor) & ((np.abs(a) < floor) | (np.abs(b) < floor))
+        bad = finite & (ulp > tolerance.ulp) & (abs_err > tolerance.atol(reference.dtype) * scale) & ~flushed
+
+    checked = ~ignore
+    worst = np.where(checked & (bad | special_bad), np.inf, np.where(checked, ulp, -1.0))
+    worst_index = tuple(int(i) for i in np.unravel_index(np.argmax(worst), b.shape)) if b.size else None
+    return Comparison(
+        max_abs_err=float(abs_err[checked].max(initial=0.0)),
+        max_rel_err=float(rel_err[checked].max(initial=0.0)),
+        max_ulp=float(ulp[checked].max(initial=0.0)),
+        mismatches=int((bad & checked).sum()),
+        special_mismatch=int((special_bad & checked).sum()),
+        worst_index=worst_index,
+        ignored_mismatches=int(((bad | special_bad) & ignore).sum()),
+        failing=bad | special_bad,
+    )

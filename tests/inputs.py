@@ -1,0 +1,175 @@
+"""Cases and the inputs they stand for.
+
+A `Case` is a small, printable spec (op, dtype, shape, axis, label kind, value regime,
+seed); its arrays are generated from it deterministically with NumPy, so a case is
+replayed from its spec alone.  Hypothesis searches and shrinks over specs, which is
+cheap, instead of over every element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import ml_dtypes
+import numpy as np
+
+DTYPES = ("float16", "bfloat16", "float32", "float64")
+
+
+def np_dtype(name: str) -> np.dtype:
+    return np.dtype(ml_dtypes.bfloat16) if name == "bfloat16" else np.dtype(name)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One checked input. `axis=None` calls the op without an axis (its default)."""
+
+    op: str
+    dtype: str
+    shape: tuple[int, ...]
+    axis: int | None = None
+    labels: str | None = None
+    regime: str = "ordinary"
+    seed: int = 0
+    broadcast: bool = False
+
+    def rng(self, stream: int = 0) -> np.random.Generator:
+        return np.random.default_rng([self.seed, stream])
+
+    @property
+    def class_axis(self) -> int:
+        return (-1 if self.axis is None else self.axis) % len(self.shape)
+
+
+# --- value regimes: (rng, shape, dtype) -> float64 values, cast to the dtype afterwards --------
+
+def _ordinary(rng, shape, dtype):
+    return rng.normal(0.0, 3.0, shape)
+
+
+def _saturating(rng, shape, dtype):
+    """|x| in [10, 100]: sigmoid saturates, exp(-|x|) needs log1p."""
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(10.0, 100.0, shape)
+
+
+def _large(rng, shape, dtype):
+    return rng.uniform(-1e4, 1e4, shape)
+
+
+def _near_overflow(rng, shape, dtype):
+    return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 1.0, shape) * float(ml_dtypes.finfo(dtype).max)
+
+
+def _tiny(rng, shape, dtype):
+    """Log-uniform magnitudes from the smallest subnormal up to 1e-3, and some zeros."""
+    low = np.log10(float(ml_dtypes.finfo(dtype).smallest_subnormal))
+    values = rng.choice([-1.0, 1.0], shape) * 10.0 ** rng.uniform(low, -3.0, shape)
+    return np.where(rng.random(shape) < 0.1, 0.0, values)
+
+
+def _with(special: float, share: float) -> Callable:
+    def regime(rng, shape, dtype):
+        values = _ordinary(rng, shape, dtype)
+        return np.where(rng.random(shape) < share, special, values)
+    return regime
+
+
+REGIMES: dict[str, Callable] = {
+    "ordinary": _ordinary,
+    "saturating": _saturating,
+    "large": _large,
+    "near_overflow": _near_overflow,
+    "tiny": _tiny,
+    "masked": _with(-np.inf, 0.3),
+    "posinf": _with(np.inf, 0.2),
+    "nan": _with(np.nan, 0.2),
+}
+
+
+def values(case: Case, rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
+    dtype = np_dtype(case.dtype)
+    return REGIMES[case.regime](rng, shape, dtype).astype(dtype)
+
+
+def ordinary(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """Standard-normal values in `dtype`: cotangents, and anything not under test."""
+    return rng.normal(0.0, 1.0, shape).astype(dtype)
+
+
+# --- label kinds ------------------------------------------------------------------------------
+
+def _one_hot(rng, shape, axis):
+    classes = shape[axis]
+    index = np.expand_dims(rng.integers(0, max(classes, 1), shape[:axis] + shape[axis + 1:]), axis)
+    along = np.arange(classes).reshape([-1 if i == axis else 1 for i in range(len(shape))])
+    return (along == index).astype(np.float64)
+
+
+def _soft(rng, shape, axis):
+    weights = rng.random(shape) + 1e-3
+    return weights / weights.sum(axis=axis, keepdims=True)
+
+
+def _smoothed(rng, shape, axis):
+    return _one_hot(rng, shape, axis) * 0.9 + 0.1 / shape[axis]
+
+
+CLASS_LABELS: dict[str, Callable] = {
+    "one_hot": _one_hot,
+    "soft": _soft,
+    "smoothed": _smoothed,
+    "unnormalized": lambda rng, shape, axis: rng.uniform(0.0, 2.0, shape),
+}
+BINARY_LABELS: dict[str, Callable] = {
+    "binary_hard": lambda rng, shape: rng.integers(0, 2, shape).astype(np.float64),
+    "binary_soft": lambda rng, shape: rng.random(shape),
+    "binary_outside": lambda rng, shape: rng.uniform(-1.0, 2.0, shape),
+}
+SPARSE_LABELS = {"sparse_int32": np.int32, "sparse_int64": np.int64}
+
+
+def label_shape(case: Case) -> tuple[int, ...]:
+    """The logits' shape, or with `broadcast` TF's broadcastable form: every non-class dim 1,
+    and the leading ones dropped when the class axis is last."""
+    if not case.broadcast:
+        return case.shape
+    axis = case.class_axis
+    shape = tuple(n if i == axis else 1 for i, n in enumerate(case.shape))
+    return shape[axis:] if axis == len(shape) - 1 else shape
+
+
+# --- input builders, one per op family ---------------------------------------------------------
+
+def activation_inputs(case: Case, name: str = "logits") -> dict[str, np.ndarray]:
+    return {name: values(case, case.rng(), case.shape)}
+
+
+def class_label_inputs(case: Case) -> dict[str, np.ndarray]:
+    rng = case.rng()
+    logits = values(case, rng, case.shape)
+    shape = label_shape(case)
+    labels = CLASS_LABELS[case.labels](case.rng(1), shape, case.class_axis - (len(case.shape) - len(shape)))
+    return {"labels": labels.astype(logits.dtype), "logits": logits}
+
+
+def sparse_label_inputs(case: Case) -> dict[str, np.ndarray]:
+    logits = values(case, case.rng(), case.shape)
+    labels = case.rng(1).integers(0, case.shape[-1], case.shape[:-1])
+    return {"labels": labels.astype(SPARSE_LABELS[case.labels]), "logits": logits}
+
+
+def binary_label_inputs(case: Case) -> dict[str, np.ndarray]:
+    logits = values(case, case.rng(), case.shape)
+    labels = BINARY_LABELS[case.labels](case.rng(1), case.shape).astype(logits.dtype)
+    return {"labels": labels, "logits": logits}
+
+
+def weighted_inputs(case: Case) -> dict[str, np.ndarray]:
+    inputs = binary_label_inputs(case)
+    pos_weight = np.exp(case.rng(2).uniform(-2.0, 2.0))
+    return inputs | {"pos_weight": np.asarray(pos_weight, inputs["logits"].dtype)}
+
+
+def cotangent(case: Case, shape: tuple[int, ...]) -> np.ndarray:
+    return ordinary(case.rng(3), shape, np_dtype(case.dtype))

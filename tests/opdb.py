@@ -1,0 +1,539 @@
+"""The op database: one record per op, from which every parity test is generated.
+
+Each record says how to build the op's inputs, which inputs get a VJP check, the
+tolerance per dtype (with its reason), the size of the terms TF's formula adds (the
+`scales`, which bound its absolute rounding error), the error inputs, and the known
+divergences of TF 2.21 on CPU, each with the evidence that pins it.
+"""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+
+from impl._tensors import sum_to_shape
+from impl.activations import log_softmax_wide, sigmoid_wide, softmax_wide
+from tests import inputs as gen
+from tests.compare import Tolerance
+from tests.records import ErrorInput, Evidence, KnownDivergence, OpRecord
+
+ALL = frozenset(gen.DTYPES)
+F32_BF16 = frozenset({"float32", "bfloat16"})
+ALL_REGIMES = tuple(gen.REGIMES)
+
+def per_dtype(reason: str, float16: Tolerance, bfloat16: Tolerance, float32: Tolerance,
+              float64: Tolerance) -> dict[str, Tolerance]:
+    """A tolerance table; `reason` is prefixed to each entry's own reason."""
+    table = {"float16": float16, "bfloat16": bfloat16, "float32": float32, "float64": float64}
+    return {k: Tolerance(t.ulp, t.abs_eps, f"{reason} {t.reason}".strip()) for k, t in table.items()}
+
+def _f64(inputs, name):
+    return np.asarray(inputs[name], np.float64)
+
+def _shift(x: np.ndarray, axis: int) -> np.ndarray:
+    """|x - max|, the size of the shifted logits TF subtracts from."""
+    with np.errstate(invalid="ignore"):
+        return np.abs(x - x.max(axis=axis, keepdims=True)) if x.size else x
+
+def _softplus_terms(x: np.ndarray) -> np.ndarray:
+    """log1p(exp(-|x|)) + max(-x, 0): the softplus(-x) TF builds from two terms."""
+    return np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0.0)
+
+def _rows_where(condition: np.ndarray, axis: int, keepdims: bool = True) -> np.ndarray:
+    return condition.any(axis=axis, keepdims=keepdims)
+
+def _axis(case: gen.Case) -> int:
+    return case.class_axis
+
+# --- divergences shared by several records ----------------------------------------------------
+
+ONEDNN_RANK_LIMIT = KnownDivergence(
+    name="softmax_onednn_rank_limit",
+    what="f32/bf16 tf.nn.softmax runs on oneDNN, which aborts for rank 0 and rank >= 6 "
+         "(AbortedError 'Input dims must be <= 5 and >=1'); f16/f64 accept rank >= 6 and raise "
+         "InvalidArgumentError for rank 0. impl computes any rank >= 1 and raises "
+         "InvalidArgumentError for rank 0 in every dtype.",
+    dtypes=F32_BF16,
+    checks=frozenset({"value"}),
+    where=lambda case, inputs: not 1 <= np.ndim(inputs["logits"]) <= 5,
+    evidence=(
+        Evidence("raises", {"logits": np.ones((1, 1, 1, 1, 2, 3), np.float32)}, "AbortedError",
+                 np.full((1, 1, 1, 1, 2, 3), 1 / 3)),
+        Evidence("raises", {"logits": np.float32(1.0)}, "AbortedError", "InvalidArgumentError"),
+    ),
+)
+
+FLUSHES_SUBNORMALS = KnownDivergence(
+    name="flush_to_zero",
+    what="TF's CPU kernels run flush-to-zero / denormals-are-zero in their f32 and f64 "
+         "arithmetic: subnormal results become 0 (f64 sigmoid(-740) too), subnormal inputs act as "
+         "0, oneDNN's f32 softmax zeroes results up to ~2x the smallest normal, and a flushed "
+         "intermediate times an O(1) factor zeroes a small normal result. impl keeps them all; "
+         "compare() accepts differences below tests.compare.flush_floor(dtype).",
+    dtypes=ALL,
+    checks=frozenset(),
+    where=lambda case, inputs: False,
+    evidence=(
+        Evidence("value", {"logits": np.array([0.0, -95.0, -100.0, -103.0], np.float32)},
+                 np.array([1.0, 0.0, 0.0, 0.0], np.float32),
+                 np.exp([0.0, -95.0, -100.0, -103.0]) / np.exp([0.0, -95.0, -100.0, -103.0]).sum()),
+        Evidence("value", {"logits": np.array([0.0, -87.0], np.float32)},
+                 np.array([1.0, 0.0], np.float32), np.array([1.0, np.exp(-87.0)]) / (1.0 + np.exp(-87.0))),
+    ),
+)
+
+# --- tolerance tables -------------------------------------------------------------------------
+
+TERMS_REASON = ("TF's result is a sum of terms of the size `scales` gives, each rounded in the "
+                "input dtype (or f32 for upcast halves), so its error is absolute in them; impl is "
+                "within an ULP of exact. Budget: 2 ULP, or {a} eps times that scale;")
+
+
+def measured(a: float, f16: str, bf16: str, f32: str, f64: str, f32_ulp: float = 2) -> dict[str, Tolerance]:
+    """The 2-ULP / `a`-eps*scale table, each dtype with its measured worst (eps*scale at 2 ULP)."""
+    return per_dtype(
+        TERMS_REASON.format(a=a),
+        float16=Tolerance(2, a, f"measured worst {f16}."),
+        bfloat16=Tolerance(2, a, f"measured worst {bf16}."),
+        float32=Tolerance(f32_ulp, a, f"measured worst {f32}."),
+        float64=Tolerance(2, a, f"measured worst {f64}."),
+    )
+
+
+# --- scales: the magnitude of the terms in TF's formula, per check -----------------------------
+
+def _exp_terms(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """softmax(x), and the relative error bound of TF's exp(x - max) in units of eps.
+
+    Rounding x - max costs eps * |x - max| absolute, which exp turns into relative error.
+    """
+    return softmax_wide(x, axis), _shift(x, axis) + 1.0
+
+
+def _softmax_scales(inputs, axis, g):
+    y, rel = _exp_terms(_f64(inputs, "logits"), axis)
+    scales = {"value": y * rel}
+    if g is not None:
+        g = np.abs(g.astype(np.float64))
+        dot = (g * y).sum(axis=axis, keepdims=True)
+        scales["vjp_logits"] = y * (rel * (g + dot) + g + dot)
+    return scales
+
+
+def _log_softmax_scales(inputs, axis, g):
+    y, rel = _exp_terms(_f64(inputs, "logits"), axis)
+    scales = {"value": rel}
+    if g is not None:
+        g = np.abs(g.astype(np.float64))
+        scales["vjp_logits"] = g + y * rel * g.sum(axis=axis, keepdims=True)
+    return scales
+
+
+def _sigmoid_scales(inputs, axis, g):
+    x = _f64(inputs, "x")
+    return {"value": 0.0, "vjp_x": 0.0 if g is None else np.abs(g.astype(np.float64)) * sigmoid_wide(x)}
+
+def _softmax_ce_scales(inputs, axis, g):
+    x = _f64(inputs, "logits")
+    y, rel = _exp_terms(x, axis)
+    z = np.broadcast_to(_f64(inputs, "labels"), x.shape)
+    scales = {"value": (np.abs(z) * rel).sum(axis=axis)}
+    if g is not None:
+        g = np.expand_dims(np.abs(g.astype(np.float64)), axis)
+        total = np.abs(z.sum(axis=axis, keepdims=True))
+        scales["vjp_logits"] = g * (y * rel * total + np.abs(z))
+        scales["vjp_labels"] = sum_to_shape(g * rel, np.shape(inputs["labels"]))
+    return scales
+
+
+def _sparse_ce_scales(inputs, axis, g):
+    x = _f64(inputs, "logits")
+    y, rel = _exp_terms(x, -1)
+    labels = inputs["labels"][..., None]
+    scales = {"value": np.take_along_axis(rel, labels.astype(np.intp), axis=-1)[..., 0]}
+    if g is not None:
+        one_hot = np.arange(x.shape[-1]) == labels
+        scales["vjp_logits"] = np.abs(g.astype(np.float64))[..., None] * (y * rel + one_hot)
+    return scales
+
+
+def _binary_scales(inputs, axis, g):
+    """Weighted CE: TF adds (1 - z) * x and (1 + (q - 1) z) * (log1p(exp(-|x|)) + max(-x, 0))."""
+    x, z = _f64(inputs, "logits"), _f64(inputs, "labels")
+    q = _f64(inputs, "pos_weight") if "pos_weight" in inputs else 1.0
+    weight = 1.0 + np.abs((q - 1.0) * z)  # TF's 1 + (q - 1) * z, with its own rounding
+    scales = {"value": np.abs((1.0 - z) * x) + weight * _softplus_terms(x)}
+    if g is not None:
+        g = np.abs(g.astype(np.float64))
+        scales["vjp_logits"] = g * (np.abs(1.0 - z) + weight)
+        scales["vjp_labels"] = g * (np.abs(x) + np.abs(q - 1.0) * _softplus_terms(x))
+        scales["vjp_pos_weight"] = (g * np.abs(z) * _softplus_terms(x)).sum()
+    return scales
+
+
+def _sigmoid_ce_scales(inputs, axis, g):
+    """Sigmoid CE: TF adds max(x, 0), -x * z and log1p(exp(-|x|)), which cancel for z near 1."""
+    x, z = _f64(inputs, "logits"), _f64(inputs, "labels")
+    scales = _binary_scales(inputs, axis, g)
+    scales["value"] = np.maximum(x, 0.0) + np.abs(x * z) + np.log1p(np.exp(-np.abs(x)))
+    return scales
+
+
+# --- the records ------------------------------------------------------------------------------
+
+def _axis_errors(extra: dict[str, object] | None = None) -> tuple[ErrorInput, ...]:
+    """Error inputs of every op with a class axis; `extra` adds labels of the logits' shape."""
+    def kwargs(shape, **more):
+        def build(dtype):
+            logits = np.ones(shape, dtype)
+            labels = {k: v(logits) for k, v in (extra or {}).items()}
+            return labels | {"logits": logits} | more
+        return build
+    return (
+        ErrorInput("rank_0", kwargs(()), tf_raises=True),
+        ErrorInput("axis_past_last", kwargs((2, 3), axis=2), tf_raises=True),
+        ErrorInput("axis_before_first", kwargs((2, 3), axis=-3), tf_raises=True),
+        ErrorInput("empty_batch", kwargs((0, 3)), tf_raises=False),
+        ErrorInput("empty_classes", kwargs((3, 0)), tf_raises=False),
+    )
+
+SOFTMAX = OpRecord(
+    name="softmax",
+    build=gen.activation_inputs,
+    grads=("logits",),
+    has_axis=True,
+    regimes=ALL_REGIMES,
+    # exp(x - max) rounds x - max first: `scales` is softmax * (|x - max| + 1), relative.
+    value_tolerance=measured(2, f16="0.65 (Eigen, in half)", bf16="0 (oneDNN)", f32="0.71 (oneDNN)", f64="0.77"),
+    vjp_tolerance=measured(2, f16="0.89", bf16="0.59", f32="0.93", f64="1.15"),
+    scales=_softmax_scales,
+    divergences=(
+        ONEDNN_RANK_LIMIT,
+        KnownDivergence(
+            name="softmax_nonfinite_row_partial_nan",
+            what="A softmax row holding +inf or nan: f32/bf16 (oneDNN) give nan at that entry and 0 "
+                 "elsewhere; f16/f64 (Eigen) give an all-nan row, as IEEE arithmetic and impl do.",
+            dtypes=F32_BF16,
+            checks=frozenset({"value", "vjp_logits"}),
+            where=lambda case, inputs: _rows_where(
+                np.isnan(inputs["logits"].astype(np.float64)) | np.isposinf(inputs["logits"].astype(np.float64)),
+                _axis(case)),
+            evidence=(Evidence("value", {"logits": np.array([[np.inf, 0.0, 1.0]], np.float32)},
+                               np.array([[np.nan, 0.0, 0.0]], np.float32),
+                               np.full((1, 3), np.nan)),),
+        ),
+        FLUSHES_SUBNORMALS,
+    ),
+    errors=_axis_errors() + (
+        ErrorInput("integer_logits", lambda dtype: {"logits": np.ones((2, 3), np.int32)}, tf_raises=True),
+    ),
+)
+
+
+LOG_SOFTMAX = OpRecord(
+    name="log_softmax",
+    build=gen.activation_inputs,
+    grads=("logits",),
+    has_axis=True,
+    regimes=ALL_REGIMES,
+    value_tolerance=measured(3, f16="1.16 (in half; 18 ULP at [4,0,0,0,0,0] is 1.1 eps absolute)", bf16="1.0", f32="1.27", f64="1.25"),
+    vjp_tolerance=measured(3, f16="1.29", bf16="2.13", f32="1.23", f64="2.06"),
+    scales=_log_softmax_scales,
+    divergences=(
+        KnownDivergence(
+            name="log_softmax_dominant_entry_cancels",
+            what="TF computes the largest entry as -log(sum(exp(x - max))) = -log(1 + tiny), so it "
+                 "keeps only absolute accuracy there ([30, 0, 0] in f64: -1.8696e-13 for the exact "
+                 "-2e-30-ish -1.87152e-13). impl uses log1p. Within the absolute budget, which is "
+                 "why log_softmax is judged against eps * (|x - max| + 1).",
+            dtypes=ALL,
+            checks=frozenset(),
+            where=lambda case, inputs: False,
+            evidence=(Evidence("value", {"logits": np.array([30.0, 0.0, 0.0])},
+                               np.array([-1.8696155734687032e-13, -30.000000000000188, -30.000000000000188]),
+                               np.array([-np.log1p(2 * np.exp(-30.0)), -30.0 - np.log1p(2 * np.exp(-30.0)),
+                                         -30.0 - np.log1p(2 * np.exp(-30.0))])),),
+        ),
+        FLUSHES_SUBNORMALS,
+    ),
+    errors=_axis_errors() + (
+        ErrorInput("integer_logits", lambda dtype: {"logits": np.ones((2, 3), np.int32)}, tf_raises=True),
+    ),
+)
+
+SIGMOID = OpRecord(
+    name="sigmoid",
+    build=lambda case: gen.activation_inputs(case, "x"),
+    grads=("x",),
+    regimes=ALL_REGIMES,
+    value_tolerance=measured(2, f16="0 ULP past 1", bf16="0 ULP past 1", f32="5 ULP (Eigen's rational logistic): 6 ULP budget", f64="2 ULP", f32_ulp=6),
+    vjp_tolerance=measured(3, f16="0.62", bf16="1.53", f32="0.71 past 6 ULP", f64="1.58", f32_ulp=6),
+    scales=_sigmoid_scales,
+    min_rank=0,
+    divergences=(FLUSHES_SUBNORMALS,),
+    errors=(
+        ErrorInput("integer_x", lambda dtype: {"x": np.ones((2, 3), np.int32)}, tf_raises=True),
+        ErrorInput("empty", lambda dtype: {"x": np.ones((0, 3), dtype)}, tf_raises=False),
+    ),
+)
+
+
+def _labels_like(logits):
+    return np.full(logits.shape, 1.0 / max(logits.shape[-1] if logits.ndim else 1, 1), logits.dtype)
+
+
+def _ce_kwargs(labels_shape, logits_shape, **more):
+    return lambda dtype: {"labels": np.full(labels_shape, 0.5, dtype),
+                          "logits": np.ones(logits_shape, dtype)} | more
+
+
+SOFTMAX_CE = OpRecord(
+    name="softmax_cross_entropy_with_logits",
+    build=gen.class_label_inputs,
+    grads=("logits", "labels"),
+    has_axis=True,
+    label_kinds=tuple(gen.CLASS_LABELS),
+    broadcast_labels=True,
+    regimes=ALL_REGIMES,
+    value_tolerance=measured(3, f16="0 (upcast to f32)", bf16="8e-6", f32="1.38", f64="2.11"),
+    vjp_tolerance=measured(3, f16="0.23", bf16="0.2", f32="1.59", f64="2.49"),
+    scales=_softmax_ce_scales,
+    divergences=(
+        KnownDivergence(
+            name="softmax_ce_masked_logit_nan",
+            what="A -inf (masked) logit whose label is 0 makes TF's loss nan: its kernel multiplies "
+                 "0 * inf. The exact loss ignores that class (0 log 0 = 0); sparse CE gets it right.",
+            dtypes=ALL,
+            checks=frozenset({"value"}),
+            where=lambda case, inputs: _rows_where(
+                np.isneginf(inputs["logits"].astype(np.float64))
+                & (np.broadcast_to(inputs["labels"], inputs["logits"].shape) == 0),
+                _axis(case), keepdims=False),
+            evidence=(Evidence("value", {"labels": np.array([[0.0, 0.0, 1.0]], np.float32),
+                                         "logits": np.array([[-np.inf, 0.0, 1.0]], np.float32)},
+                               np.array([np.nan], np.float32), np.array([np.log1p(np.exp(-1.0))])),),
+        ),
+        KnownDivergence(
+            name="softmax_ce_shift_overflow",
+            what="TF subtracts the row max in the input dtype; with logits near +-max, x - max "
+                 "overflows to -inf and the loss (and labels gradient) becomes inf, or nan where that "
+                 "class's label is 0, where the exact loss is finite (f32 [3e38, -3e38] with labels "
+                 "[0.5, 0.5]: TF inf, exact 3e38).",
+            dtypes=ALL,
+            checks=frozenset({"value", "vjp_labels"}),
+            where=lambda case, inputs: _rows_where(
+                np.isinf(np.asarray(inputs["logits"] - inputs["logits"].max(axis=_axis(case), keepdims=True),
+                                    np.float64)), _axis(case), keepdims=False),
+            evidence=(Evidence("value", {"labels": np.array([0.5, 0.5], np.float32),
+                                         "logits": np.array([3e38, -3e38], np.float32)},
+                               np.array(np.inf, np.float32), np.array(0.5 * 6e38)),),
+        ),
+        KnownDivergence(
+            name="softmax_ce_grad_assumes_normalized_labels",
+            what="TF's logits gradient is softmax - labels, the exact gradient only when each label "
+                 "row sums to 1; in general it is sum(labels) * softmax - labels, which impl returns.",
+            dtypes=ALL,
+            checks=frozenset({"vjp_logits"}),
+            where=lambda case, inputs: case.labels == "unnormalized",
+            evidence=(Evidence("vjp_logits", {"labels": np.array([[1.0, 1.0, 0.0]]),
+                                              "logits": np.array([[1.0, 2.0, 3.0]])},
+                               np.array([[-0.9099694309539094, -0.7552715289092435, 0.6652409557748219]]),
+                               2 * np.exp([[1.0, 2.0, 3.0]]) / np.exp([1.0, 2.0, 3.0]).sum() - [[1.0, 1.0, 0.0]]),),
+        ),
+        KnownDivergence(
+            name="softmax_ce_broadcast_labels_no_gradient",
+            what="TF accepts labels broadcast against the logits (e.g. [1, C] with [N, C]) in the "
+                 "forward pass, but its gradient raises InvalidArgumentError (a Reshape to the "
+                 "labels' shape). impl returns both gradients, the labels' summed over the broadcast.",
+            dtypes=ALL,
+            checks=frozenset({"vjp_logits", "vjp_labels"}),
+            where=lambda case, inputs: case.broadcast and inputs["labels"].shape != inputs["logits"].shape,
+            evidence=(Evidence("raises", {"labels": np.array([[0.2, 0.3, 0.5]], np.float32),
+                                          "logits": np.zeros((2, 3), np.float32)},
+                               "InvalidArgumentError", {"logits": np.array([[0.2 - 0.2, 1 / 3 - 0.3, 1 / 3 - 0.5]] * 2) * 0 + (1 / 3 - np.array([0.2, 0.3, 0.5])),
+                                                        "labels": np.full((1, 3), 2 * np.log(3.0))}),),
+        ),
+        FLUSHES_SUBNORMALS,
+    ),
+    errors=(
+        ErrorInput("rank_0", _ce_kwargs((), ()), tf_raises=True),
+        ErrorInput("axis_past_last", _ce_kwargs((2, 3), (2, 3), axis=2), tf_raises=True),
+        ErrorInput("integer_logits", lambda dtype: {"labels": np.ones((2, 3), np.int32),
+                                                    "logits": np.ones((2, 3), np.int32)}, tf_raises=True),
+        ErrorInput("shapes_mismatch", _ce_kwargs((3, 2), (2, 3)), tf_raises=True),
+        ErrorInput("labels_rank_too_high", _ce_kwargs((1, 3, 4), (2, 3)), tf_raises=True),
+        ErrorInput("labels_partly_broadcast", _ce_kwargs((2, 1, 3), (2, 4, 3)), tf_raises=True),
+        ErrorInput("labels_broadcast_rows", _ce_kwargs((1, 3), (2, 3)), tf_raises=False),
+        ErrorInput("labels_broadcast_classes", _ce_kwargs((2, 1), (2, 3)), tf_raises=False),
+        ErrorInput("labels_broadcast_axis_1", _ce_kwargs((1, 3, 1), (2, 3, 4), axis=1), tf_raises=False),
+        ErrorInput("empty_batch", _ce_kwargs((0, 3), (0, 3)), tf_raises=False),
+        ErrorInput("empty_classes", _ce_kwargs((3, 0), (3, 0)), tf_raises=False),
+    ),
+)
+
+SPARSE_CE = OpRecord(
+    name="sparse_softmax_cross_entropy_with_logits",
+    build=gen.sparse_label_inputs,
+    grads=("logits",),
+    label_kinds=tuple(gen.SPARSE_LABELS),
+    regimes=ALL_REGIMES,
+    value_tolerance=measured(3, f16="0 (upcast to f32)", bf16="0.75", f32="1.31", f64="0.75"),
+    vjp_tolerance=measured(3, f16="0", bf16="0.53", f32="1.98", f64="0.59"),
+    scales=_sparse_ce_scales,
+    divergences=(FLUSHES_SUBNORMALS,),
+    errors=(
+        ErrorInput("label_past_last_class", lambda dtype: {"labels": np.array([0, 7], np.int32),
+                                                          "logits": np.ones((2, 4), dtype)}, tf_raises=True),
+        ErrorInput("negative_label", lambda dtype: {"labels": np.array([0, -1], np.int64),
+                                                   "logits": np.ones((2, 4), dtype)}, tf_raises=True),
+        ErrorInput("labels_wrong_rank", lambda dtype: {"labels": np.array([[0, 1]], np.int32),
+                                                      "logits": np.ones((2, 4), dtype)}, tf_raises=True),
+        ErrorInput("labels_wrong_shape", lambda dtype: {"labels": np.array([0, 1, 1], np.int32),
+                                                       "logits": np.ones((2, 4), dtype)}, tf_raises=True),
+        ErrorInput("float_labels", lambda dtype: {"labels": np.zeros(2, dtype),
+                                                 "logits": np.ones((2, 3), dtype)}, tf_raises=True),
+        ErrorInput("integer_logits", lambda dtype: {"labels": np.zeros(2, np.int32),
+                                                   "logits": np.ones((2, 3), np.int32)}, tf_raises=True),
+        ErrorInput("no_classes", lambda dtype: {"labels": np.zeros(2, np.int32),
+                                               "logits": np.ones((2, 0), dtype)}, tf_raises=True),
+        ErrorInput("scalar_label", lambda dtype: {"labels": np.array(1, np.int32),
+                                                 "logits": np.arange(4).astype(dtype)}, tf_raises=False),
+        ErrorInput("empty_batch", lambda dtype: {"labels": np.zeros(0, np.int32),
+                                                "logits": np.ones((0, 4), dtype)}, tf_raises=False),
+    ),
+)
+
+
+def _binary_errors(**more) -> tuple[ErrorInput, ...]:
+    def kwargs(labels, logits, labels_dtype=None):
+        return lambda dtype: {"labels": np.full(labels, 0.5, labels_dtype or dtype),
+                              "logits": np.ones(logits, dtype)} | {k: np.asarray(v, dtype) for k, v in more.items()}
+    return (
+        ErrorInput("shapes_mismatch", kwargs((3,), (2,)), tf_raises=True),
+        ErrorInput("labels_broadcast", kwargs((1, 3), (2, 3)), tf_raises=True),
+        ErrorInput("integer_logits", lambda dtype: {"labels": np.ones((2, 3), np.int32),
+                                                    "logits": np.ones((2, 3), np.int32)}
+                   | {k: np.int32(1) for k in more}, tf_raises=True),
+        ErrorInput("rank_0", kwargs((), ()), tf_raises=False),
+        ErrorInput("empty", kwargs((0, 3), (0, 3)), tf_raises=False),
+    )
+
+
+def _intermediate_overflow(case, inputs) -> np.ndarray:
+    """Where a product TF forms (x * z, x * (1 - z), or the pos_weight term) exceeds the dtype."""
+    x, z = _f64(inputs, "logits"), _f64(inputs, "labels")
+    q = _f64(inputs, "pos_weight") if "pos_weight" in inputs else 1.0
+    factor = np.maximum.reduce([np.abs(z), np.abs(1.0 - z), np.abs(1.0 + (q - 1.0) * z),
+                                np.abs(q) + np.zeros_like(z), np.abs(q - 1.0) + np.ones_like(z)])
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.abs(x) * factor > float(ml_dtypes.finfo(inputs["logits"].dtype).max)
+
+
+INTERMEDIATE_OVERFLOW = KnownDivergence(
+    name="binary_ce_intermediate_overflow",
+    what="Near the dtype's max TF forms x * z (and x * (1 - z), pos_weight * max(-x, 0)) in the "
+         "input dtype, which overflows: -inf or inf where the exact loss is finite "
+         "(f32 x = 2.758e38, z = 1.96 gives -inf, exact (1 - z) * x = -2.649e38).",
+    dtypes=ALL,
+    checks=frozenset({"value", "vjp_labels", "vjp_pos_weight"}),
+    where=_intermediate_overflow,
+    evidence=(Evidence("value", {"labels": np.array([1.9605854], np.float32),
+                                 "logits": np.array([2.7581132e38], np.float32)},
+                       np.array([-np.inf], np.float32), np.array([(1 - 1.9605854) * 2.7581132e38])),),
+)
+
+INFINITE_LOGIT_WHAT = (
+    "TF builds the loss as max(x, 0) - x * z + log1p(exp(-|x|)), which is inf - inf or 0 * inf "
+    "at an infinite logit: nan for (z=1, x=+inf) where the exact loss is 0, (z=0, x=-inf) where "
+    "it is 0, and (0<z<1, x=+inf) where it is inf. impl returns the limits.")
+
+SIGMOID_CE = OpRecord(
+    name="sigmoid_cross_entropy_with_logits",
+    build=gen.binary_label_inputs,
+    grads=("logits", "labels"),
+    label_kinds=tuple(gen.BINARY_LABELS),
+    regimes=ALL_REGIMES,
+    value_tolerance=measured(2, f16="0.33", bf16="0.29", f32="0.66", f64="1.52"),
+    vjp_tolerance=measured(2, f16="0.69", bf16="0.55", f32="0.8", f64="1.13"),
+    scales=_sigmoid_ce_scales,
+    min_rank=0,
+    divergences=(
+        KnownDivergence(
+            name="sigmoid_ce_infinite_logit_nan",
+            what=INFINITE_LOGIT_WHAT,
+            dtypes=ALL,
+            checks=frozenset({"value"}),
+            where=lambda case, inputs: np.isinf(inputs["logits"].astype(np.float64)),
+            evidence=(Evidence("value", {"labels": np.array([1.0, 0.0, 0.5], np.float32),
+                                         "logits": np.array([np.inf, -np.inf, np.inf], np.float32)},
+                               np.array([np.nan, np.nan, np.nan], np.float32),
+                               np.array([0.0, 0.0, np.inf])),),
+        ),
+        INTERMEDIATE_OVERFLOW,
+        FLUSHES_SUBNORMALS,
+    ),
+    errors=_binary_errors() + (
+        ErrorInput("labels_other_dtype", lambda dtype: {
+            "labels": np.zeros(3, np.float64 if dtype != np.float64 else np.float32),
+            "logits": np.zeros(3, dtype)}, tf_raises=True),
+    ),
+)
+
+WEIGHTED_CE = OpRecord(
+    name="weighted_cross_entropy_with_logits",
+    build=gen.weighted_inputs,
+    grads=("logits", "labels", "pos_weight"),
+    label_kinds=tuple(gen.BINARY_LABELS),
+    regimes=ALL_REGIMES,
+    value_tolerance=measured(3, f16="0.9", bf16="0.91", f32="2.06", f64="1.9"),
+    vjp_tolerance=measured(3, f16="1.28", bf16="1.06", f32="1.4", f64="1.9"),
+    scales=_binary_scales,
+    min_rank=0,
+    divergences=(
+        KnownDivergence(
+            name="weighted_ce_infinite_logit_nan",
+            what=INFINITE_LOGIT_WHAT.replace("max(x, 0) - x * z + log1p(exp(-|x|))",
+                                             "(1 - z) * x + (1 + (q - 1) * z) * (log1p(exp(-|x|)) + max(-x, 0))"),
+            dtypes=ALL,
+            checks=frozenset({"value", "vjp_labels"}),
+            where=lambda case, inputs: np.isinf(inputs["logits"].astype(np.float64)),
+            evidence=(Evidence("value", {"labels": np.array([1.0, 0.0, 0.5], np.float32),
+                                         "logits": np.array([np.inf, -np.inf, -np.inf], np.float32),
+                                         "pos_weight": np.float32(2.0)},
+                               np.array([np.nan, np.nan, np.nan], np.float32),
+                               np.array([0.0, 0.0, np.inf])),),
+        ),
+        INTERMEDIATE_OVERFLOW,
+        KnownDivergence(
+            name="weighted_ce_grad_at_zero_logit",
+            what="TF builds the loss from abs(x) and relu(-x), whose gradients are 0 at x = 0, so its "
+                 "logits gradient at x = 0 (and at subnormal x, flushed to 0) is (1 - z) instead of "
+                 "(1 - z) - (1 + (q - 1) z) / 2. sigmoid_cross_entropy_with_logits uses "
+                 "where(x >= 0) and is right there.",
+            dtypes=ALL,
+            checks=frozenset({"vjp_logits"}),
+            where=lambda case, inputs: np.abs(_f64(inputs, "logits"))
+            < float(ml_dtypes.finfo(inputs["logits"].dtype).smallest_normal),
+            evidence=(Evidence("vjp_logits", {"labels": np.array([1.0, 0.0]), "logits": np.array([0.0, 0.0]),
+                                              "pos_weight": np.float64(2.0)},
+                               np.array([0.0, 1.0]), np.array([0.0 - 2.0 / 2, 1.0 - 1.0 / 2])),),
+        ),
+        KnownDivergence(
+            name="weighted_ce_negative_logit_cancels",
+            what="For x << 0 and z = 0 TF adds (1 - z) * x and max(-x, 0), which cancel: x = -100 "
+                 "gives 0 in f64 where the exact loss is log1p(exp(-100)) = 3.7e-44. The absolute "
+                 "budget eps * (|x| + ...) allows it; impl keeps the digits.",
+            dtypes=ALL,
+            checks=frozenset(),
+            where=lambda case, inputs: False,
+            evidence=(Evidence("value", {"labels": np.array([0.0]), "logits": np.array([-100.0]),
+                                         "pos_weight": np.float64(2.0)},
+                               np.array([0.0]), np.array([np.log1p(np.exp(-100.0))])),),
+        ),
+        FLUSHES_SUBNORMALS,
+    ),
+    errors=_binary_errors(pos_weight=2.0),
+)
+
+RECORDS: tuple[OpRecord, ...] = (SOFTMAX, LOG_SOFTMAX, SIGMOID, SOFTMAX_CE, SPARSE_CE, SIGMOID_CE, WEIGHTED_CE)
+BY_NAME = {record.name: record for record in RECORDS}
