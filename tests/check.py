@@ -68,7 +68,7 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs,
     tolerance = record.tolerance(check, case.dtype)
     divergences = record.divergences_for(case, check)
     if mine.error or tf.error:
-        covering = tuple(d.name for d in divergences if d.where(case, inputs) is True)
+        covering = tuple(d.name for d in divergences if _covers_whole_case(d, case, inputs))
         agree = mine.error == tf.error
         detail = "" if agree or covering else (
             f"candidate {mine.error or 'returned'} {mine.message[:120]!r} vs "
@@ -81,7 +81,8 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs,
     if got.shape != want.shape or got.dtype != want.dtype:
         return CheckResult(case, check, tolerance, None, (),
                            f"candidate {got.dtype}{list(got.shape)} vs TF {want.dtype}{list(want.shape)}")
-    masks = [(d.name, _explained(d.where(case, inputs), want.shape)) for d in divergences]
+    axis = case.class_axis if record.has_axis else None
+    masks = [(d.name, _explained(d.where(case, inputs), want.shape, axis)) for d in divergences]
     ignore = np.logical_or.reduce([m for _, m in masks]) if masks else False
     comparison = compare(got, want, tolerance, scale, ignore)
     known = tuple(name for name, mask in masks if (comparison.failing & mask).any())
@@ -114,8 +115,20 @@ def _run_case(record: OpRecord, case: Case, candidate: ModuleType) -> list[Check
     return results
 
 
-def _explained(mask: np.ndarray | bool, shape: tuple[int, ...]) -> np.ndarray:
-    """A divergence's mask over `shape`; a mask over the inputs explains a reduced output wholly."""
+def _covers_whole_case(divergence, case: Case, inputs: Inputs) -> bool:
+    """Whether a divergence explains the case outright; one whose predicate cannot read
+    malformed inputs (an error input) does not."""
+    try:
+        return divergence.where(case, inputs) is True
+    except (ValueError, IndexError, TypeError, KeyError):
+        return False
+
+
+def _explained(mask: np.ndarray | bool, shape: tuple[int, ...], axis: int | None) -> np.ndarray:
+    """A divergence's mask over `shape`. A mask over the logits explains the loss rows it
+    reduces into; one that fits no other way explains a reduced output wholly."""
+    if axis is not None and np.ndim(mask) == len(shape) + 1:
+        mask = np.any(mask, axis=axis)
     try:
         return np.broadcast_to(mask, shape)
     except ValueError:

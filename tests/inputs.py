@@ -39,7 +39,7 @@ class Case:
 
     @property
     def class_axis(self) -> int:
-        return (-1 if self.axis is None else self.axis) % len(self.shape)
+        return (-1 if self.axis is None else self.axis) % max(len(self.shape), 1)
 
 
 # --- value regimes: (rng, shape, dtype) -> float64 values, cast to the dtype afterwards --------

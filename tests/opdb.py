@@ -39,8 +39,9 @@ def _softplus_terms(x: np.ndarray) -> np.ndarray:
     """log1p(exp(-|x|)) + max(-x, 0): the softplus(-x) TF builds from two terms."""
     return np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0.0)
 
-def _rows_where(condition: np.ndarray, axis: int, keepdims: bool = True) -> np.ndarray:
-    return condition.any(axis=axis, keepdims=keepdims)
+def _rows_where(condition: np.ndarray, axis: int) -> np.ndarray:
+    """Every element of each row (along the class axis) where `condition` holds somewhere."""
+    return np.broadcast_to(condition.any(axis=axis, keepdims=True), condition.shape)
 
 def _axis(case: gen.Case) -> int:
     return case.class_axis
@@ -308,10 +309,36 @@ SOFTMAX_CE = OpRecord(
             where=lambda case, inputs: _rows_where(
                 np.isneginf(inputs["logits"].astype(np.float64))
                 & (np.broadcast_to(inputs["labels"], inputs["logits"].shape) == 0),
-                _axis(case), keepdims=False),
+                _axis(case)),
             evidence=(Evidence("value", {"labels": np.array([[0.0, 0.0, 1.0]], np.float32),
                                          "logits": np.array([[-np.inf, 0.0, 1.0]], np.float32)},
                                np.array([np.nan], np.float32), np.array([np.log1p(np.exp(-1.0))])),),
+        ),
+        KnownDivergence(
+            name="softmax_ce_negative_axis_raises",
+            what="softmax_cross_entropy_with_logits raises InvalidArgumentError ('Requires start <= "
+                 "limit when delta > 0: 0/-2', from a Range op) for any negative axis other than -1: "
+                 "TF moves the class axis last with range(axis) without normalizing it. The same "
+                 "axis written as a positive number works; impl accepts both.",
+            dtypes=ALL,
+            checks=frozenset({"value"}),
+            where=lambda case, inputs: case.axis is not None and case.axis < -1,
+            evidence=(Evidence("value", {"labels": np.array([[1.0, 0.0], [0.0, 1.0]]),
+                                         "logits": np.array([[0.0, 0.0], [0.0, 0.0]]), "axis": -2},
+                               "InvalidArgumentError", np.array([np.log(2.0), np.log(2.0)])),),
+        ),
+        KnownDivergence(
+            name="softmax_ce_axis_spelling_matters",
+            what="TF skips its transpose only for the literal axis -1: labels of lower rank than "
+                 "the logits (broadcast, e.g. [C] with [N, C]) work with axis=-1 and raise "
+                 "InvalidArgumentError ('transpose expects a vector of size 1') with the same axis "
+                 "written as rank - 1. impl treats both spellings alike.",
+            dtypes=ALL,
+            checks=frozenset({"value"}),
+            where=lambda case, inputs: case.axis not in (None, -1)
+            and np.ndim(inputs["labels"]) < np.ndim(inputs["logits"]),
+            evidence=(Evidence("value", {"labels": np.array([0.5, 0.5]), "logits": np.zeros((2, 2)), "axis": 1},
+                               "InvalidArgumentError", np.array([np.log(2.0), np.log(2.0)])),),
         ),
         KnownDivergence(
             name="softmax_ce_shift_overflow",
@@ -323,7 +350,7 @@ SOFTMAX_CE = OpRecord(
             checks=frozenset({"value", "vjp_labels"}),
             where=lambda case, inputs: _rows_where(
                 np.isinf(np.asarray(inputs["logits"] - inputs["logits"].max(axis=_axis(case), keepdims=True),
-                                    np.float64)), _axis(case), keepdims=False),
+                                    np.float64)), _axis(case)),
             evidence=(Evidence("value", {"labels": np.array([0.5, 0.5], np.float32),
                                          "logits": np.array([3e38, -3e38], np.float32)},
                                np.array(np.inf, np.float32), np.array(0.5 * 6e38)),),
@@ -420,11 +447,13 @@ def _binary_errors(**more) -> tuple[ErrorInput, ...]:
 
 
 def _intermediate_overflow(case, inputs) -> np.ndarray:
-    """Where a product TF forms (x * z, x * (1 - z), or the pos_weight term) exceeds the dtype."""
+    """Where a product TF forms (x * z, x * (1 - z), the pos_weight term, each times the
+    cotangent in the backward pass) exceeds the dtype."""
     x, z = _f64(inputs, "logits"), _f64(inputs, "labels")
     q = _f64(inputs, "pos_weight") if "pos_weight" in inputs else 1.0
     factor = np.maximum.reduce([np.abs(z), np.abs(1.0 - z), np.abs(1.0 + (q - 1.0) * z),
                                 np.abs(q) + np.zeros_like(z), np.abs(q - 1.0) + np.ones_like(z)])
+    factor = factor * np.maximum(1.0, np.abs(gen.cotangent(case, x.shape).astype(np.float64)))
     with np.errstate(invalid="ignore", over="ignore"):
         return np.abs(x) * factor > float(ml_dtypes.finfo(inputs["logits"].dtype).max)
 
