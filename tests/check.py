@@ -120,7 +120,7 @@ def _covers_whole_case(divergence, case: Case, inputs: Inputs) -> bool:
     malformed inputs (an error input) does not."""
     try:
         return divergence.where(case, inputs) is True
-    except (ValueError, IndexError, TypeError, KeyError):
+    except (ValueError, IndexError, TypeError, KeyError, OverflowError):
         return False
 
 

@@ -1,0 +1,53 @@
+"""The comparison itself: ULP distance, special values, budgets and masks."""
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+from tests.compare import Tolerance, compare, flush_floor, ulp_distance
+
+FLOATS = [np.float16, ml_dtypes.bfloat16, np.float32, np.float64]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_ulp_distance_counts_representable_steps(dtype):
+    one = np.array([1.0], dtype)
+    up = np.nextafter(one.astype(np.float32), np.float32(2)).astype(dtype) if dtype == ml_dtypes.bfloat16 \
+        else np.nextafter(one, dtype(2))
+    if dtype == ml_dtypes.bfloat16:  # ml_dtypes has no nextafter ufunc: step the bit pattern
+        up = (one.view(np.uint16) + 1).view(dtype)
+    assert ulp_distance(one, up)[0] == 1
+    assert ulp_distance(np.array([-0.0], dtype), np.array([0.0], dtype))[0] == 0
+    smallest = np.array([ml_dtypes.finfo(dtype).smallest_subnormal], dtype)
+    assert ulp_distance(-smallest, smallest)[0] == 2
+    top = np.array([ml_dtypes.finfo(dtype).max], dtype)
+    assert ulp_distance(-top, top)[0] == 2 * float(top.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[top.itemsize])[0])
+
+
+def test_special_values_must_sit_at_the_same_positions():
+    a = np.array([np.nan, np.inf, -np.inf, 1.0], np.float32)
+    assert compare(a, a.copy(), Tolerance(0)).passed
+    b = np.array([np.nan, -np.inf, -np.inf, 1.0], np.float32)
+    result = compare(a, b, Tolerance(0))
+    assert result.special_mismatch == 1 and not result.passed
+    assert not compare(np.array([np.nan], np.float32), np.array([0.0], np.float32), Tolerance(1e9, 1e9)).passed
+
+
+def test_ulp_and_absolute_budgets():
+    ref = np.array([1.0, 1e-3], np.float64)
+    off = ref * (1 + 3 * np.finfo(np.float64).eps)
+    assert not compare(off, ref, Tolerance(2)).passed
+    assert compare(off, ref, Tolerance(8)).passed
+    assert compare(off, ref, Tolerance(2, abs_eps=4), scale=np.array([1.0, 1.0])).passed
+    assert not compare(off, ref, Tolerance(2, abs_eps=4), scale=np.array([1e-3, 1.0])).passed
+
+
+def test_flush_floor_is_of_the_compute_type():
+    assert flush_floor(np.dtype(np.float16)) == flush_floor(np.dtype(np.float32)) < 1e-36
+    assert compare(np.array([1e-38], np.float32), np.array([0.0], np.float32), Tolerance(0)).passed
+    assert not compare(np.array([1e-4], np.float16), np.array([0.0], np.float16), Tolerance(0)).passed
+
+
+def test_ignored_elements_cannot_fail_but_are_counted():
+    result = compare(np.array([1.0, 2.0]), np.array([1.0, 3.0]), Tolerance(0), ignore=np.array([False, True]))
+    assert result.passed and result.ignored_mismatches == 1
