@@ -1,6 +1,6 @@
-"""Hypothesis profiles: `ci` (default, derandomized) and `thorough` (for fuzzing harder).
+"""Hypothesis profiles: `ci` (the default: derandomized, no database) and `thorough`.
 
-Choose with TFPARITY_PROFILE=thorough or pytest's --hypothesis-profile=thorough.
+Choose with `--hypothesis-profile=thorough` or `TFPARITY_PROFILE=thorough`.
 """
 
 import os
@@ -10,4 +10,12 @@ from hypothesis import HealthCheck, settings
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile("ci", derandomize=True, database=None, max_examples=60, print_blob=True, **_COMMON)
 settings.register_profile("thorough", max_examples=2000, **_COMMON)
-settings.load_profile(os.environ.get("TFPARITY_PROFILE", "ci"))
+
+
+def pytest_configure(config):
+    settings.load_profile(config.getoption("hypothesis_profile", None)
+                          or os.environ.get("TFPARITY_PROFILE", "ci"))
+
+
+def pytest_report_header(config):
+    return f"tfparity hypothesis profile: {settings._current_profile}"

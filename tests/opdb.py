@@ -104,11 +104,17 @@ def measured(a: float, f16: str, bf16: str, f32: str, f64: str, f32_ulp: float =
 # --- scales: the magnitude of the terms in TF's formula, per check -----------------------------
 
 def _exp_terms(x: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
-    """softmax(x), and the relative error bound of TF's exp(x - max) in units of eps.
+    """softmax(x), and the relative error bound of TF's exp(x - max) / sum in units of eps.
 
-    Rounding x - max costs eps * |x - max| absolute, which exp turns into relative error.
+    Rounding x - max costs eps * |x - max| absolute, which exp turns into relative error;
+    summing C terms costs about log2(C) eps more.
     """
-    return softmax_wide(x, axis), _shift(x, axis) + 1.0
+    return softmax_wide(x, axis), _shift(x, axis) + 1.0 + _sum_terms(x, axis)
+
+
+def _sum_terms(x: np.ndarray, axis: int) -> float:
+    """The rounding of a C-term (pairwise, vectorized) sum, in eps: log2(C)."""
+    return float(np.log2(max(x.shape[axis], 1))) if x.ndim else 0.0
 
 
 def _softmax_scales(inputs, axis, g):
@@ -138,7 +144,7 @@ def _softmax_ce_scales(inputs, axis, g):
     x = _f64(inputs, "logits")
     y, rel = _exp_terms(x, axis)
     z = np.broadcast_to(_f64(inputs, "labels"), x.shape)
-    scales = {"value": (np.abs(z) * rel).sum(axis=axis)}
+    scales = {"value": (1.0 + _sum_terms(x, axis)) * (np.abs(z) * rel).sum(axis=axis)}
     if g is not None:
         g = np.expand_dims(np.abs(g.astype(np.float64)), axis)
         total = np.abs(z.sum(axis=axis, keepdims=True))

@@ -1,0 +1,94 @@
+"""Checked cases per second: the parity fuzz (ci profile settings) next to a naive hypothesis loop.
+
+    python bench/throughput.py [--examples N]
+
+The naive loop is the usual first attempt: `hypothesis.extra.numpy.arrays` draws every
+element, then tf.nn.softmax, a NumPy softmax and `assert_allclose`, one value check per
+example. The parity fuzz draws a case spec and checks the value and every VJP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import oracle  # noqa: E402  (imports TensorFlow once, outside the timings)
+import tensorflow as tf  # noqa: E402
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra import numpy as hnp  # noqa: E402
+
+from tests.check import run_case  # noqa: E402
+from tests.inputs import DTYPES  # noqa: E402
+from tests.opdb import RECORDS  # noqa: E402
+from tests.strategies import cases  # noqa: E402
+from tests.sweep import MAX_SIDE  # noqa: E402
+
+
+def _settings(n: int) -> settings:
+    return settings(max_examples=n, derandomize=True, database=None, deadline=None,
+                    suppress_health_check=list(HealthCheck))
+
+
+def parity_fuzz(per_op_dtype: int) -> tuple[int, int, float]:
+    """(examples, checks, seconds) for every op and dtype."""
+    examples = checks = 0
+    start = time.perf_counter()
+    for record in RECORDS:
+        for dtype in DTYPES:
+            @_settings(per_op_dtype)
+            @given(cases(record, dtype))
+            def run(case):
+                nonlocal examples, checks
+                results = run_case(record, case)
+                examples += 1
+                checks += len(results)
+                assert all(r.passed for r in results)
+            run()
+    return examples, checks, time.perf_counter() - start
+
+
+# The shapes the parity fuzz draws (sides up to MAX_SIDE[rank]), but rank 1 to 5: f32 softmax
+# aborts at rank 6 (a known divergence the naive loop would crash on).
+SHAPES = st.integers(1, 5).flatmap(
+    lambda rank: hnp.array_shapes(min_dims=rank, max_dims=rank, max_side=MAX_SIDE[rank]))
+
+
+def naive_loop(total: int) -> tuple[int, float]:
+    """(examples, seconds) for the naive softmax loop."""
+    examples = 0
+    start = time.perf_counter()
+
+    @_settings(total)
+    @given(hnp.arrays(np.float32, SHAPES, elements=st.floats(-20, 20, width=32)))
+    def run(x):
+        nonlocal examples
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        np.testing.assert_allclose(tf.nn.softmax(x).numpy(), e / e.sum(axis=-1, keepdims=True),
+                                   rtol=1e-5, atol=1e-6)
+        examples += 1
+    run()
+    return examples, time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--examples", type=int, default=60, help="per op and dtype (ci profile: 60)")
+    args = parser.parse_args()
+    examples, checks, seconds = parity_fuzz(args.examples)
+    naive_examples, naive_seconds = naive_loop(examples)
+    ours, naive = examples / seconds, naive_examples / naive_seconds
+    print(f"environment      {oracle.environment()}")
+    print(f"parity fuzz      {examples} cases ({checks} checks: values and VJPs) in {seconds:.1f} s: "
+          f"{ours:.0f} cases/s, {checks / seconds:.0f} checks/s")
+    print(f"naive loop       {naive_examples} cases (value only) in {naive_seconds:.1f} s: {naive:.0f} cases/s")
+    print(f"speed-up         {ours / naive:.1f}x cases/s, {checks / seconds / naive:.1f}x checks/s")
+
+
+if __name__ == "__main__":
+    main()
