@@ -48,7 +48,7 @@ def _vjp(op: Callable, cotangent: object, wrt: tuple[str, ...], **inputs: object
         grads = tape.gradient(value, watched, output_gradients=tf.constant(cotangent, value.dtype))
     except _ERRORS as error:
         raise OracleError(type(error).__name__, str(error)) from None
-    return {k: _numpy(g) for k, g in zip(wrt, grads)}
+    return {k: _numpy(g) for k, g in zip(wrt, grads, strict=True)}
 
 
 def _axis_kw(axis: int | None) -> Mapping[str, int]:

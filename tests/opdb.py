@@ -12,7 +12,7 @@ import ml_dtypes
 import numpy as np
 
 from impl._tensors import sum_to_shape
-from impl.activations import log_softmax_wide, sigmoid_wide, softmax_wide
+from impl.activations import sigmoid_wide, softmax_wide
 from tests import inputs as gen
 from tests.compare import Tolerance
 from tests.records import ErrorInput, Evidence, KnownDivergence, OpRecord
@@ -283,10 +283,6 @@ SIGMOID = OpRecord(
         ErrorInput("empty", lambda dtype: {"x": np.ones((0, 3), dtype)}, tf_raises=False),
     ),
 )
-
-
-def _labels_like(logits):
-    return np.full(logits.shape, 1.0 / max(logits.shape[-1] if logits.ndim else 1, 1), logits.dtype)
 
 
 def _ce_kwargs(labels_shape, logits_shape, **more):
