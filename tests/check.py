@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
 
@@ -12,7 +12,7 @@ import impl
 import oracle
 from tests.compare import Comparison, Tolerance, compare
 from tests.inputs import Case, cotangent
-from tests.records import Inputs, OpRecord
+from tests.records import ERROR_PREFIX, Inputs, OpRecord
 
 _TF_CATEGORIES = {"InvalidArgumentError": "InvalidArgument", "ValueError": "InvalidArgument",
                   "TypeError": "InvalidArgument", "AbortedError": "Aborted"}
@@ -90,17 +90,20 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs,
 
 
 def run_case(record: OpRecord, case: Case, candidate: ModuleType = impl) -> list[CheckResult]:
-    """Every check of `case`: the value, then each input's VJP when both sides gave a value."""
+    """Every check of `case`: the value, then each input's VJP when both sides gave a value;
+    an error input has a single `error` check."""
     with np.errstate(all="ignore"):
         return _run_case(record, case, candidate)
 
 
 def _run_case(record: OpRecord, case: Case, candidate: ModuleType) -> list[CheckResult]:
-    inputs = record.build(case)
-    kwargs = record.call_kwargs(case, inputs)
-    axis = case.class_axis if record.has_axis else -1
+    kwargs = record.arguments(case)
+    inputs = {name: value for name, value in kwargs.items() if name != "axis"}
     mine = outcome(getattr(candidate, record.name), **kwargs)
     tf = outcome(getattr(oracle, record.name), **kwargs)
+    if case.regime.startswith(ERROR_PREFIX):
+        return [replace(judge(record, case, "value", inputs, mine, tf), check="error")]
+    axis = case.class_axis if record.has_axis else -1
     ct = cotangent(case, np.shape(tf.value)) if tf.value is not None and record.grads else None
     scales = record.scales(inputs, axis, ct)
     results = [judge(record, case, "value", inputs, mine, tf, scales.get("value", 0.0))]

@@ -1,21 +1,16 @@
-"""Hypothesis profiles: `ci` (the default: derandomized, no database) and `thorough`.
+"""Load the chosen hypothesis profile (see tests/profiles.py)."""
 
-Choose with `--hypothesis-profile=thorough` or `TFPARITY_PROFILE=thorough`.
-"""
+from hypothesis import settings
 
-import os
+from tests import profiles
 
-from hypothesis import HealthCheck, settings
-
-_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.register_profile("ci", derandomize=True, database=None, max_examples=60, print_blob=True, **_COMMON)
-settings.register_profile("thorough", max_examples=2000, **_COMMON)
+# Recording and reports (`--report-dir`), op and dtype selection (`--ops`, `--dtypes`).
+pytest_plugins = ["reports.plugin"]
 
 
 def pytest_configure(config):
-    settings.load_profile(config.getoption("hypothesis_profile", None)
-                          or os.environ.get("TFPARITY_PROFILE", "ci"))
+    settings.load_profile(profiles.selected(config))
 
 
 def pytest_report_header(config):
-    return f"tfparity hypothesis profile: {settings._current_profile}"
+    return f"tfparity hypothesis profile: {profiles.selected(config)}"

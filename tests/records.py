@@ -8,10 +8,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from tests.compare import Tolerance
-from tests.inputs import Case
+from tests.inputs import Case, np_dtype
 
 Inputs = dict[str, np.ndarray]
 Mask = np.ndarray | bool
+ERROR_PREFIX = "error:"
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,19 @@ class OpRecord:
     def call_kwargs(self, case: Case, inputs: Inputs) -> dict[str, object]:
         """The op's arguments: its inputs, and the axis when the case names one."""
         return inputs | ({"axis": case.axis} if self.has_axis and case.axis is not None else {})
+
+    def error_case(self, error: ErrorInput, dtype: str) -> Case:
+        """The spec of an error input: its regime names it, so the spec alone replays it."""
+        kwargs = error.kwargs(np_dtype(dtype))
+        first = next(v for k, v in kwargs.items() if k in ("logits", "x"))
+        return Case(self.name, dtype, np.shape(first), kwargs.get("axis"), regime=f"{ERROR_PREFIX}{error.name}")
+
+    def arguments(self, case: Case) -> dict[str, object]:
+        """The keyword arguments `case` stands for, generated from its spec."""
+        if case.regime.startswith(ERROR_PREFIX):
+            name = case.regime.removeprefix(ERROR_PREFIX)
+            return next(e for e in self.errors if e.name == name).kwargs(np_dtype(case.dtype))
+        return self.call_kwargs(case, self.build(case))
 
     def tolerance(self, check: str, dtype: str) -> Tolerance:
         return (self.value_tolerance if check == "value" else self.vjp_tolerance)[dtype]

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import ast
 import sys
 
 import numpy as np
@@ -17,17 +18,23 @@ from tests.opdb import BY_NAME
 
 
 def parse(spec: str) -> Case:
-    return eval(spec, {"Case": Case})  # a spec is this package's own repr, pasted back
+    """A `Case(...)` repr back into a Case; anything else (code, other calls) is refused."""
+    try:
+        call = ast.parse(spec.strip(), mode="eval").body
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Case"):
+            raise ValueError("not a Case(...) call")
+        return Case(*map(ast.literal_eval, call.args), **{k.arg: ast.literal_eval(k.value) for k in call.keywords})
+    except (SyntaxError, ValueError, TypeError) as error:
+        raise ValueError(f"not a case spec ({error}): {spec[:200]!r}") from error
 
 
 def describe(case: Case, results: list[CheckResult] | None = None) -> str:
     """Inputs, both outputs and the verdicts, for a failure message or the terminal."""
     record = BY_NAME[case.op]
-    inputs = record.build(case)
-    kwargs = record.call_kwargs(case, inputs)
+    kwargs = record.arguments(case)
     with np.printoptions(precision=10, threshold=200, linewidth=120):
         lines = [f"replay: python -m tests.replay {repr(case)!r}"]
-        lines += [f"{name} =\n{value!r}" for name, value in inputs.items()]
+        lines += [f"{name} =\n{value!r}" for name, value in kwargs.items()]
         for side, module in (("impl", impl), ("tf", oracle)):
             result = outcome(getattr(module, record.name), **kwargs)
             lines.append(f"{side} -> {result.error + ': ' + result.message if result.error else repr(result.value)}")

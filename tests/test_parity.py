@@ -23,19 +23,25 @@ def _report(failures: list[CheckResult], limit: int = 3) -> str:
 
 
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
-def test_sweep(record, dtype):
+def test_sweep(record, dtype, recorder):
     """Every rank, axis (and default), label kind and value regime, once."""
-    results = [r for case in sweep(record, dtype) for r in run_case(record, case)]
+    results = []
+    for case in sweep(record, dtype):
+        checks = run_case(record, case)
+        recorder.add(checks, source="sweep")
+        results += checks
     failures = [r for r in results if not r.passed]
     assert results and not failures, _report(failures)
 
 
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
 @given(data=st.data())
-def test_fuzz(record, dtype, data):
+def test_fuzz(record, dtype, recorder, data):
     """Hypothesis searches case specs; a failure shrinks to the smallest spec that still fails."""
     case = data.draw(cases(record, dtype), label="case")
-    failures = [r for r in run_case(record, case) if not r.passed]
+    results = run_case(record, case)
+    recorder.add(results, source="fuzz")
+    failures = [r for r in results if not r.passed]
     if failures:
         note(describe(case, failures))
     assert not failures, _report(failures)

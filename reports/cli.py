@@ -1,0 +1,118 @@
+"""`tfparity` (also `python -m reports`): run, replay, gate, baseline."""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "reports" / "out"
+PARITY_TESTS = ("tests/test_parity.py", "tests/test_errors.py")
+
+
+def main(argv: list[str] | None = None) -> int:
+    if not (ROOT / "tests" / "opdb.py").is_file():
+        print(f"tfparity runs from its source checkout (pip install -e .); no tests/ under {ROOT}", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(ROOT))
+    args = _parser().parse_args(argv)
+    return args.command(args)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tfparity", description=__doc__)
+    commands = parser.add_subparsers(required=True, metavar="command")
+
+    run = commands.add_parser("run", help="run the parity suite and write the reports")
+    run.add_argument("--profile", choices=("ci", "thorough"), default="ci")
+    run.add_argument("--ops", nargs="+", help="only these ops")
+    run.add_argument("--dtypes", nargs="+", help="only these dtypes")
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default reports/out)")
+    run.add_argument("-n", default="auto", help="pytest-xdist workers (default auto; 0 runs serially)")
+    run.add_argument("--seed", type=int, help="hypothesis seed for the thorough profile (default: drawn, and reported)")
+    run.set_defaults(command=_run)
+
+    replay = commands.add_parser("replay", help="rerun one case: its inputs, both outputs, every check")
+    replay.add_argument("case", help="a case_id from cases.csv, or a Case(...) spec")
+    replay.add_argument("--report", type=Path, default=DEFAULT_OUT, help="report folder holding the case_id")
+    replay.set_defaults(command=_replay)
+
+    gate = commands.add_parser("gate", help="compare a run with a baseline (exit 0 pass, 1 regression, 2 unusable)")
+    gate.add_argument("--baseline", type=Path, required=True)
+    gate.add_argument("report", type=Path, nargs="?", default=DEFAULT_OUT)
+    gate.set_defaults(command=_gate)
+
+    baseline = commands.add_parser("baseline", help="write a baseline from a complete run")
+    baseline.add_argument("report", type=Path)
+    baseline.add_argument("--out", type=Path, required=True)
+    baseline.set_defaults(command=_baseline)
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from reports import output, summary
+
+    out = args.out.resolve()
+    command = [sys.executable, "-m", "pytest", *PARITY_TESTS, "-q", "--tb=line", "-p", "no:cacheprovider",
+               f"--report-dir={out}", f"--hypothesis-profile={args.profile}", "-n", str(args.n)]
+    if args.profile != "ci":
+        command.append(f"--hypothesis-seed={args.seed if args.seed is not None else random.randrange(2**32)}")
+    command += [f"--ops={','.join(args.ops)}"] if args.ops else []
+    command += [f"--dtypes={','.join(args.dtypes)}"] if args.dtypes else []
+    print("tfparity:", " ".join(command[1:]), flush=True)
+    pytest_status = subprocess.call(command, cwd=ROOT)
+    try:
+        run, table = output.load(out)
+    except ValueError as error:
+        print(f"tfparity: no report: {error}", file=sys.stderr)
+        return 2
+    print(summary.one_screen(run, table, out))
+    if run["status"] != "complete":
+        return 2
+    return 1 if run["failures"] or pytest_status not in (0, 1) else 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from reports import replay
+
+    try:
+        print(replay.replay(args.case, args.report))
+    except ValueError as error:
+        print(f"tfparity replay: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _gate(args: argparse.Namespace) -> int:
+    from reports.gate import Unusable, gate
+
+    try:
+        verdict, meta = gate(args.baseline, args.report)
+    except Unusable as error:
+        print(f"tfparity gate: UNUSABLE: {error}", file=sys.stderr)
+        return 2
+    state = f"FAIL ({len(verdict.regressions)} regressions)" if verdict.regressions else "PASS"
+    print(f"tfparity gate: {state}: {args.report} against {args.baseline} "
+          f"(made {meta['environment'].get('date', '?')}, profile {meta['environment'].get('profile', '?')})")
+    for label, lines in (("REGRESSION", verdict.regressions), ("notice", verdict.notices),
+                         ("improved", verdict.improvements)):
+        for line in lines:
+            print(f"  {label}: {line}")
+    if verdict.improvements:
+        print(f"  {len(verdict.improvements)} improvements: tighten the budgets with `tfparity baseline {args.report} --out {args.baseline}`")
+    return verdict.exit_code
+
+
+def _baseline(args: argparse.Namespace) -> int:
+    from reports.gate import Unusable, make_baseline
+
+    try:
+        table = make_baseline(args.report, args.out)
+    except (Unusable, ValueError) as error:
+        print(f"tfparity baseline: {error}", file=sys.stderr)
+        return 2
+    print(f"tfparity baseline: {len(table)} classes from {args.report} written to {args.out}")
+    return 0

@@ -1,0 +1,49 @@
+"""What a run's numbers depend on: library versions, the oneDNN switch, the CPU, the profile."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+_MISSING = "(not installed)"
+# Keys whose change makes a baseline's numbers incomparable; the gate reports them loudly.
+COMPARABLE = ("tensorflow", "numpy", "TF_ENABLE_ONEDNN_OPTS", "cpu", "profile")
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return _MISSING
+
+
+def collect(profile: str, seed: str) -> dict[str, str]:
+    """Read without importing TensorFlow (the session's controller never needs it)."""
+    tensorflow = _version("tensorflow-cpu")
+    return {
+        "tensorflow": tensorflow if tensorflow != _MISSING else _version("tensorflow"),
+        "numpy": _version("numpy"),
+        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(unset: on)"),
+        "cpu": cpu_model(),
+        "python": platform.python_version(),
+        "hypothesis": _version("hypothesis"),
+        "pandas": _version("pandas"),
+        "ml_dtypes": _version("ml_dtypes"),
+        "platform": platform.platform(),
+        "profile": profile,
+        "seed": seed,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }

@@ -1,0 +1,89 @@
+"""report.html: one self-contained page (inline CSS and SVG, no scripts, no network)."""
+
+from __future__ import annotations
+
+from html import escape
+
+import pandas as pd
+
+from reports import histogram
+
+_CSS = """
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;font-size:12px;margin:.5em 0 1.5em}
+th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}
+th{background:#eee}
+.banner{padding:.6em 1em;font-size:1.2em;font-weight:bold;border-radius:4px}
+.pass{background:#d4edda}.fail{background:#f8d7da}.incomplete{background:#fde2b8}
+.plots{display:flex;flex-wrap:wrap;gap:8px}
+code{font-size:11px}
+"""
+FAILING_SHOWN = 50
+_CASE_COLUMNS = ["case_id", "op", "check", "dtype", "shape", "axis", "label_kind", "regime",
+                 "max_ulp", "max_rel_err", "max_abs_err", "mismatches", "special_mismatch",
+                 "known_divergence", "detail", "replay"]
+
+
+def render(rows: pd.DataFrame, summary: pd.DataFrame, run: dict) -> str:
+    failing = rows[~rows["passed"].astype(bool)]
+    sections = [
+        _banner(run, failing),
+        "<h2>Environment</h2>" + _pairs(run["environment"]),
+        "<h2>Summary</h2><p>One row per op, check, dtype and label kind. Red: failures not "
+        "explained by a known divergence. Amber: a known divergence explained some elements.</p>"
+        + _styled_summary(summary),
+        f"<h2>Failing cases ({len(failing)})</h2>" + (
+            _cases(failing.sort_values("max_ulp", ascending=False).head(FAILING_SHOWN)) if len(failing) else "<p>None.</p>"),
+        "<h2>Worst case per op, check and dtype</h2><p>By ULP distance; elements that pass by the "
+        "absolute budget (a tiny value next to large terms) can be far in ULP and still pass.</p>"
+        + _cases(_worst(rows)),
+        "<h2>ULP error per op and dtype</h2><p>Worst ULP distance per checked case, log-scaled "
+        "counts; red: failing checks.</p>" + _plots(rows),
+    ]
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>tfparity report</title>"
+            f"<style>{_CSS}</style></head><body><h1>tfparity report</h1>{''.join(sections)}</body></html>")
+
+
+def _banner(run: dict, failing: pd.DataFrame) -> str:
+    if run["status"] != "complete":
+        problems = "".join(f"<li>{escape(p)}</li>" for p in run["problems"])
+        return f"<div class='banner incomplete'>INCOMPLETE RUN: do not trust these numbers</div><ul>{problems}</ul>"
+    if len(failing):
+        return (f"<div class='banner fail'>FAIL: {len(failing)} failing checks in "
+                f"{failing['case_id'].nunique()} of {run['cases']} cases</div>")
+    return f"<div class='banner pass'>PASS: {run['cases']} cases, {run['rows']} checks, no unexplained mismatch</div>"
+
+
+def _pairs(mapping: dict) -> str:
+    return "<table>" + "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>"
+                               for k, v in mapping.items()) + "</table>"
+
+
+def _styled_summary(summary: pd.DataFrame) -> str:
+    def colour(row: pd.Series) -> list[str]:
+        shade = "background:#f8d7da" if row["failures"] else "background:#fff3cd" if row["known"] else ""
+        return [shade] * len(row)
+
+    return (summary.style.apply(colour, axis=1).hide(axis="index")
+            .format({"worst_ulp": "{:g}", "worst_rel": "{:.3g}", "worst_abs": "{:.3g}",
+                     "rtol": "{:.3g}", "atol": "{:.3g}"}, na_rep="-")
+            .to_html())
+
+
+def _cases(frame: pd.DataFrame) -> str:
+    shown = frame[_CASE_COLUMNS].copy()
+    shown["replay"] = shown["replay"].map(lambda command: f"<code>{escape(command)}</code>")
+    for column in ("detail", "known_divergence"):
+        shown[column] = shown[column].fillna("").map(escape)
+    return shown.to_html(index=False, escape=False, na_rep="-", float_format="{:.4g}".format)
+
+
+def _worst(rows: pd.DataFrame) -> pd.DataFrame:
+    measured = rows[rows["max_ulp"].notna()]
+    return (measured.sort_values("max_ulp", ascending=False, kind="stable")
+            .drop_duplicates(["op", "check", "dtype"]).sort_values(["op", "check", "dtype"]))
+
+
+def _plots(rows: pd.DataFrame) -> str:
+    plots = [histogram.svg(f"{op} {dtype}", group) for (op, dtype), group in rows.groupby(["op", "dtype"])]
+    return f"<div class='plots'>{''.join(plots)}</div>"

@@ -1,0 +1,108 @@
+"""The report folder: cleared when a run starts, filled atomically when it ends.
+
+`run.json` is written last. A folder without it, or whose `run.json` says `incomplete`, is not a
+finished run, whatever else it holds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from reports import html
+from reports.recording import Merged
+from reports.summary import summarize
+from tests.inputs import np_dtype
+from tests.opdb import BY_NAME
+from tests.replay import parse
+
+RUN_SCHEMA = "tfparity-run/1"
+ROWS, INPUTS = "rows", "inputs"
+FILES = ("run.json", "cases.csv", "summary.csv", "report.html")
+SAVED_INPUTS = 200
+
+
+def prepare(out: Path) -> Path:
+    """Remove the previous run's files (manifest first) and return the folder for new rows."""
+    for name in FILES:
+        (out / name).unlink(missing_ok=True)
+    for folder in (ROWS, INPUTS):
+        shutil.rmtree(out / folder, ignore_errors=True)
+    (out / ROWS).mkdir(parents=True)
+    return out / ROWS
+
+
+def write(out: Path, merged: Merged, environment: dict, exitstatus: int, aborted: bool) -> dict:
+    """Write cases.csv, summary.csv, the inputs of failing and worst cases, report.html, then run.json."""
+    rows = merged.rows
+    summary = summarize(rows)
+    problems = list(merged.problems) + (["the session was interrupted or hit an internal error"] if aborted else [])
+    run = {
+        "schema": RUN_SCHEMA,
+        "status": "incomplete" if problems else "complete",
+        "problems": problems,
+        "processes": merged.processes,
+        "cases": int(rows["case_id"].nunique()),
+        "rows": len(rows),
+        "failures": int((~rows["passed"].astype(bool)).sum()),
+        "pytest_exitstatus": int(exitstatus),
+        "environment": environment,
+    }
+    _atomic(out / "cases.csv", lambda path: rows.to_csv(path, index=False))
+    _atomic(out / "summary.csv", lambda path: summary.to_csv(path, index=False))
+    _save_inputs(out / INPUTS, rows, summary)
+    _atomic(out / "report.html", lambda path: path.write_text(html.render(rows, summary, run), encoding="utf-8"))
+    _atomic(out / "run.json", lambda path: path.write_text(json.dumps(run, indent=2), encoding="utf-8"))
+    return run
+
+
+def load(out: Path) -> tuple[dict, pd.DataFrame]:
+    """A finished run's manifest and summary; raises ValueError saying why the folder is unusable."""
+    manifest = out / "run.json"
+    if not manifest.is_file():
+        raise ValueError(f"{out}: no run.json (not a tfparity report, or the run crashed before finishing)")
+    try:
+        run = json.loads(manifest.read_text(encoding="utf-8"))
+        summary = pd.read_csv(out / "summary.csv", keep_default_na=False, na_values=[""])
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise ValueError(f"{out}: unreadable report ({error})") from error
+    if run.get("schema") != RUN_SCHEMA:
+        raise ValueError(f"{out}: run.json schema {run.get('schema')!r}, expected {RUN_SCHEMA!r}")
+    return run, summary
+
+
+def load_cases(out: Path) -> pd.DataFrame:
+    return pd.read_csv(out / "cases.csv", keep_default_na=False, na_values=[""], dtype={"axis": str})
+
+
+def _save_inputs(folder: Path, rows: pd.DataFrame, summary: pd.DataFrame) -> None:
+    """Inputs of the failing cases and of each class's worst case, as `<case_id>.npz`."""
+    wanted = list(dict.fromkeys([*rows.loc[~rows["passed"].astype(bool), "case_id"], *summary["worst_case"].dropna()]))
+    folder.mkdir(exist_ok=True)
+    specs = rows.drop_duplicates("case_id").set_index("case_id")["spec"]
+    for cid in wanted[:SAVED_INPUTS]:
+        case = parse(specs[cid])
+        arguments = BY_NAME[case.op].arguments(case)
+        _atomic(folder / f"{cid}.npz", lambda path: np.savez(path, **portable(arguments)))
+
+
+def portable(arguments: dict[str, object]) -> dict[str, np.ndarray]:
+    """Arrays any NumPy reads back: bfloat16 (which .npz stores as raw bytes) goes as float32, exactly."""
+    arrays = {name: np.asarray(value) for name, value in arguments.items()}
+    return {name: a.astype(np.float32) if a.dtype == np_dtype("bfloat16") else a for name, a in arrays.items()}
+
+
+def _atomic(path: Path, write_to: Callable[[Path], object]) -> None:
+    """Write through a temporary file in the same folder, then rename over `path`."""
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        write_to(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

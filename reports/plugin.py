@@ -1,0 +1,104 @@
+"""The pytest plugin (loaded by `-p reports.plugin`): `--report-dir` records every checked case
+and writes the reports when the session ends; `--ops` / `--dtypes` narrow the parity tests.
+
+Tests record through the session fixture `recorder`, before they assert anything.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import settings
+
+from reports import environment, output, recording
+from tests import profiles
+
+RECORDER = pytest.StashKey[recording.Recorder]()
+CRASHES = pytest.StashKey[list[str]]()
+RUN = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("tfparity")
+    group.addoption("--report-dir", default=None, help="record every checked case and write the reports here")
+    group.addoption("--ops", default=None, help="comma-separated op names: run only their parity tests")
+    group.addoption("--dtypes", default=None, help="comma-separated dtypes: run only their parity tests")
+
+
+def _worker(config: pytest.Config) -> str | None:
+    workerinput = getattr(config, "workerinput", None)
+    return workerinput["workerid"] if workerinput else None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    out = config.getoption("report_dir")
+    config.stash[CRASHES] = []
+    if not out:
+        config.stash[RECORDER] = recording.Recorder(None)
+        return
+    worker = _worker(config)
+    rows = output.prepare(Path(out)) if worker is None else Path(out) / output.ROWS
+    name = worker or "main"
+    config.stash[RECORDER] = recording.Recorder(rows / f"{name}-{os.getpid()}.jsonl", out, name)
+
+
+@pytest.fixture(scope="session")
+def recorder(pytestconfig: pytest.Config) -> recording.Recorder:
+    return pytestconfig.stash[RECORDER]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    wanted = {key: set(value.split(",")) for key in ("ops", "dtypes") if (value := config.getoption(key))}
+    if not wanted:
+        return
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None) and item.callspec.params
+        record, dtype = (params or {}).get("record"), (params or {}).get("dtype")
+        ok = (("ops" not in wanted or (record is not None and record.name in wanted["ops"]))
+              and ("dtypes" not in wanted or dtype in wanted["dtypes"]))
+        (keep if ok else drop).append(item)
+    config.hook.pytest_deselected(items=drop)
+    items[:] = keep
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    report = yield
+    expected = (AssertionError, pytest.skip.Exception, pytest.xfail.Exception)
+    if call.excinfo is not None and not call.excinfo.errisinstance(expected):
+        item.config.stash[RECORDER].abort(item.nodeid, call.excinfo.exconly()[:300])
+    return report
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    if error:
+        node.config.stash[CRASHES].append(f"worker {node.gateway.id} crashed: {error}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    config.stash[RECORDER].close(exitstatus)
+    out = config.getoption("report_dir")
+    if not out or _worker(config) is not None:
+        return
+    merged = recording.merge(Path(out) / output.ROWS)
+    merged.problems += config.stash[CRASHES]
+    seed = "derandomized" if settings.default.derandomize else str(config.getoption("hypothesis_seed", None) or "random")
+    aborted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
+    env = environment.collect(profiles.selected(config), seed)
+    config.stash[RUN] = output.write(Path(out), merged, env, exitstatus, aborted)
+
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    run = config.stash.get(RUN, None)
+    if run is not None:
+        out = config.getoption("report_dir")
+        terminalreporter.write_sep("-", f"tfparity: {run['status']} run, {run['cases']} cases, "
+                                        f"{run['rows']} checks, {run['failures']} failing; reports in {out}")
+        for problem in run["problems"][:10]:
+            terminalreporter.write_line(f"  incomplete: {problem}", red=True)

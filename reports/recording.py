@@ -1,0 +1,103 @@
+"""Each pytest process appends its rows to its own line-buffered JSONL file; the session merges them.
+
+A file is a sequence of events: `start`, then `row`s and `abort`s (a test stopped by something
+other than a failed assertion), then `end`. A process that crashes keeps every line it wrote;
+its file just lacks the `end`, and the merge says the run is incomplete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from reports.rows import COLUMNS, case_id, row
+from tests.check import CheckResult
+
+
+class Recorder:
+    """Appends rows for one process. Without a path it records nothing (a plain test run)."""
+
+    def __init__(self, path: Path | None, report_dir: str = "", worker: str = "main") -> None:
+        self.report_dir = report_dir
+        self._seen: set[tuple[str, str]] = set()
+        self._file = None
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(path, "a", buffering=1, encoding="utf-8")
+            self._event("start", worker=worker, pid=os.getpid())
+
+    @property
+    def active(self) -> bool:
+        return self._file is not None
+
+    def add(self, results: CheckResult | Iterable[CheckResult], source: str) -> None:
+        """Record checks once each: a case hypothesis replays while shrinking is not a new row."""
+        if not self.active:
+            return
+        for result in [results] if isinstance(results, CheckResult) else results:
+            key = (case_id(result.case), result.check)
+            if key not in self._seen:
+                self._seen.add(key)
+                self._event("row", **row(result, source, self.report_dir))
+
+    def abort(self, test: str, error: str) -> None:
+        if self.active:
+            self._event("abort", test=test, error=error)
+
+    def close(self, exitstatus: int) -> None:
+        if self.active:
+            self._event("end", exitstatus=int(exitstatus))
+            self._file.close()
+            self._file = None
+
+    def _event(self, event: str, **fields: object) -> None:
+        self._file.write(json.dumps({"event": event, **fields}) + "\n")
+
+
+@dataclass
+class Merged:
+    """Every process's rows, and every reason to distrust them."""
+
+    rows: pd.DataFrame
+    processes: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def merge(rows_dir: Path) -> Merged:
+    rows: list[dict] = []
+    files = sorted(rows_dir.glob("*.jsonl")) if rows_dir.is_dir() else []
+    merged = Merged(pd.DataFrame(columns=list(COLUMNS)), len(files))
+    if not files:
+        merged.problems.append("no process recorded anything")
+    for path in files:
+        events = _read(path, merged.problems)
+        kinds = [e.get("event") for e in events]
+        if not kinds or kinds[0] != "start":
+            merged.problems.append(f"{path.name}: does not begin with a start event")
+        if "end" not in kinds:
+            merged.problems.append(f"{path.name}: the process stopped before the end of the session (crashed?)")
+        for e in events:
+            if e.get("event") == "abort":
+                merged.problems.append(f"{e['test']} stopped early: {e['error']}")
+            elif e.get("event") == "row":
+                rows.append({c: e.get(c) for c in COLUMNS})
+    if rows:
+        frame = pd.DataFrame(rows, columns=list(COLUMNS))
+        merged.rows = (frame.sort_values(["op", "dtype", "check", "case_id", "source"], kind="stable")
+                       .drop_duplicates(["case_id", "check"]).reset_index(drop=True))
+    return merged
+
+
+def _read(path: Path, problems: list[str]) -> list[dict]:
+    events = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            events.append(json.loads(line))
+        except json.JSONDecodeError:
+            problems.append(f"{path.name}:{number}: a torn line (the process died while writing)")
+    return events

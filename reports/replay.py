@@ -1,0 +1,37 @@
+"""`tfparity replay`: rerun one case from its id (via cases.csv) or its spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from reports import output
+from tests.opdb import BY_NAME
+from tests.replay import describe, parse
+
+
+def replay(case: str, report_dir: Path) -> str:
+    """The case's inputs, both outputs and every verdict, and whether its saved inputs still match."""
+    spec = case if case.lstrip().startswith("Case(") else _spec(case, report_dir)
+    found = parse(spec)
+    text = describe(found)
+    saved = report_dir / output.INPUTS / f"{case}.npz"
+    if saved.is_file():
+        regenerated = output.portable(BY_NAME[found.op].arguments(found))
+        with np.load(saved) as stored:
+            same = set(stored.files) == set(regenerated) and all(
+                np.array_equal(stored[k], regenerated[k], equal_nan=True) for k in stored.files)
+        text += f"\nsaved inputs {saved}: {'identical to' if same else 'DIFFER FROM'} the spec's"
+    return text
+
+
+def _spec(case_id: str, report_dir: Path) -> str:
+    try:
+        cases = output.load_cases(report_dir)
+    except FileNotFoundError as error:
+        raise ValueError(f"no cases.csv in {report_dir}: pass --report, or a Case(...) spec") from error
+    match = cases.loc[cases["case_id"] == case_id, "spec"]
+    if match.empty:
+        raise ValueError(f"case {case_id} is not in {report_dir}/cases.csv")
+    return match.iloc[0]

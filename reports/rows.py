@@ -1,0 +1,64 @@
+"""One row per checked case and check: the schema every report, summary and gate reads."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+from tests.check import CheckResult
+from tests.inputs import Case, np_dtype
+
+COLUMNS = (
+    "case_id", "op", "check", "dtype", "shape", "axis", "label_kind", "regime", "source",
+    "rtol", "atol", "max_abs_err", "max_rel_err", "max_ulp", "mismatches", "special_mismatch",
+    "ignored_mismatches", "passed", "known_divergence", "detail", "spec", "replay",
+)
+# A class is what the summary and the gate aggregate over.
+CLASS = ["op", "check", "dtype", "label_kind"]
+NO_LABELS = "none"
+DEFAULT_AXIS = "default"
+
+
+def case_id(case: Case) -> str:
+    """Stable for the same spec, hence for the same inputs."""
+    return hashlib.sha1(repr(case).encode()).hexdigest()[:12]
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape)) or "()"
+
+
+def replay_command(cid: str, report_dir: str) -> str:
+    return f"tfparity replay {cid} --report {report_dir}"
+
+
+def row(result: CheckResult, source: str, report_dir: str) -> dict[str, object]:
+    """The row for one check of one case. Metrics are nan where no values were compared
+    (either side raised, or a gradient was missing)."""
+    case, c = result.case, result.comparison
+    cid = case_id(case)
+    nan = math.nan
+    return {
+        "case_id": cid,
+        "op": case.op,
+        "check": result.check,
+        "dtype": case.dtype,
+        "shape": shape_text(case.shape),
+        "axis": DEFAULT_AXIS if case.axis is None else str(case.axis),
+        "label_kind": case.labels or NO_LABELS,
+        "regime": case.regime,
+        "source": source,
+        "rtol": result.tolerance.rtol(np_dtype(case.dtype)),
+        "atol": result.tolerance.atol(np_dtype(case.dtype)),
+        "max_abs_err": c.max_abs_err if c else nan,
+        "max_rel_err": c.max_rel_err if c else nan,
+        "max_ulp": c.max_ulp if c else nan,
+        "mismatches": c.mismatches if c else int(not result.passed),
+        "special_mismatch": c.special_mismatch if c else 0,
+        "ignored_mismatches": c.ignored_mismatches if c else 0,
+        "passed": result.passed,
+        "known_divergence": ";".join(result.known),
+        "detail": result.detail,
+        "spec": repr(case),
+        "replay": replay_command(cid, report_dir),
+    }
