@@ -32,12 +32,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dtypes", nargs="+", help="only these dtypes")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default reports/out)")
     run.add_argument("-n", default="auto", help="pytest-xdist workers (default auto; 0 runs serially)")
+    run.add_argument("--candidate", default="impl", help="module under test, exporting impl's functions (default impl)")
     run.add_argument("--seed", type=int, help="hypothesis seed for the thorough profile (default: drawn, and reported)")
     run.set_defaults(command=_run)
 
     replay = commands.add_parser("replay", help="rerun one case: its inputs, both outputs, every check")
     replay.add_argument("case", help="a case_id from cases.csv, or a Case(...) spec")
     replay.add_argument("--report", type=Path, default=DEFAULT_OUT, help="report folder holding the case_id")
+    replay.add_argument("--candidate", help="module under test (default: the one the report's run checked)")
     replay.set_defaults(command=_replay)
 
     gate = commands.add_parser("gate", help="compare a run with a baseline (exit 0 pass, 1 regression, 2 unusable)")
@@ -57,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
 
     out = args.out.resolve()
     command = [sys.executable, "-m", "pytest", *PARITY_TESTS, "-q", "--tb=line", "-p", "no:cacheprovider",
-               f"--report-dir={out}", f"--hypothesis-profile={args.profile}", "-n", str(args.n)]
+               f"--report-dir={out}", f"--hypothesis-profile={args.profile}", f"--candidate={args.candidate}", "-n", str(args.n)]
     if args.profile != "ci":
         command.append(f"--hypothesis-seed={args.seed if args.seed is not None else random.randrange(2**32)}")
     command += [f"--ops={','.join(args.ops)}"] if args.ops else []
@@ -79,7 +81,7 @@ def _replay(args: argparse.Namespace) -> int:
     from reports import replay
 
     try:
-        print(replay.replay(args.case, args.report))
+        print(replay.replay(args.case, args.report, args.candidate))
     except ValueError as error:
         print(f"tfparity replay: {error}", file=sys.stderr)
         return 2

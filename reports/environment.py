@@ -10,7 +10,7 @@ from pathlib import Path
 
 _MISSING = "(not installed)"
 # Keys whose change makes a baseline's numbers incomparable; the gate reports them loudly.
-COMPARABLE = ("tensorflow", "numpy", "TF_ENABLE_ONEDNN_OPTS", "cpu", "profile")
+COMPARABLE = ("tensorflow", "numpy", "TF_ENABLE_ONEDNN_OPTS", "cpu", "candidate", "profile")
 
 
 def cpu_model() -> str:
@@ -30,7 +30,7 @@ def _version(package: str) -> str:
         return _MISSING
 
 
-def collect(profile: str, seed: str) -> dict[str, str]:
+def collect(profile: str, seed: str, candidate: str) -> dict[str, str]:
     """Read without importing TensorFlow (the session's controller never needs it)."""
     tensorflow = _version("tensorflow-cpu")
     return {
@@ -43,6 +43,7 @@ def collect(profile: str, seed: str) -> dict[str, str]:
         "pandas": _version("pandas"),
         "ml_dtypes": _version("ml_dtypes"),
         "platform": platform.platform(),
+        "candidate": candidate,
         "profile": profile,
         "seed": seed,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

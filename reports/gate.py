@@ -108,7 +108,7 @@ def _compare_class(name: str, c: pd.Series, min_fraction: float, verdict: Verdic
     where = f" (worst case {c['worst_case']})"
     if c["cases_y"] < min_fraction * c["cases_x"]:
         verdict.regressions.append(f"{name}: too few cases, {c['cases_y']:.0f} against the baseline's {c['cases_x']:.0f}")
-    if c["failures_y"] / c["cases_y"] > c["failures_x"] / c["cases_x"]:
+    if c["failures_y"] * c["cases_x"] > c["failures_x"] * c["cases_y"]:  # a higher failure rate
         verdict.regressions.append(f"{name}: {c['failures_y']:.0f} failing checks in {c['cases_y']:.0f} cases, "
                                    f"the baseline {c['failures_x']:.0f} in {c['cases_x']:.0f}")
     elif c["failures_y"] < c["failures_x"]:

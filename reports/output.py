@@ -18,9 +18,8 @@ import pandas as pd
 from reports import html
 from reports.recording import Merged
 from reports.summary import summarize
-from tests.inputs import np_dtype
+from tests.inputs import np_dtype, parse
 from tests.opdb import BY_NAME
-from tests.replay import parse
 
 RUN_SCHEMA = "tfparity-run/1"
 ROWS, INPUTS = "rows", "inputs"
@@ -78,7 +77,7 @@ def load(out: Path) -> tuple[dict, pd.DataFrame]:
 
 
 def load_cases(out: Path) -> pd.DataFrame:
-    return pd.read_csv(out / "cases.csv", keep_default_na=False, na_values=[""], dtype={"axis": str})
+    return pd.read_csv(out / "cases.csv", keep_default_na=False, na_values=[""], dtype={"shape": str, "axis": str})
 
 
 def _save_inputs(folder: Path, rows: pd.DataFrame, summary: pd.DataFrame) -> None:

@@ -6,8 +6,10 @@ Tests record through the session fixture `recorder`, before they assert anything
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import settings
@@ -23,6 +25,8 @@ RUN = pytest.StashKey[dict]()
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tfparity")
     group.addoption("--report-dir", default=None, help="record every checked case and write the reports here")
+    group.addoption("--candidate", default="impl",
+                    help="module under test, exporting impl's functions (default: impl)")
     group.addoption("--ops", default=None, help="comma-separated op names: run only their parity tests")
     group.addoption("--dtypes", default=None, help="comma-separated dtypes: run only their parity tests")
 
@@ -47,6 +51,12 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def recorder(pytestconfig: pytest.Config) -> recording.Recorder:
     return pytestconfig.stash[RECORDER]
+
+
+@pytest.fixture(scope="session")
+def candidate(pytestconfig: pytest.Config) -> ModuleType:
+    """The implementation the parity tests check against TF."""
+    return importlib.import_module(pytestconfig.getoption("candidate"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -89,7 +99,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     merged.problems += config.stash[CRASHES]
     seed = "derandomized" if settings.default.derandomize else str(config.getoption("hypothesis_seed", None) or "random")
     aborted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
-    env = environment.collect(profiles.selected(config), seed)
+    env = environment.collect(profiles.selected(config), seed, config.getoption("candidate"))
     config.stash[RUN] = output.write(Path(out), merged, env, exitstatus, aborted)
 
 

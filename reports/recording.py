@@ -12,11 +12,14 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from reports.rows import COLUMNS, case_id, row
-from tests.check import CheckResult
+
+if TYPE_CHECKING:
+    from tests.check import CheckResult
 
 
 class Recorder:
@@ -35,11 +38,11 @@ class Recorder:
     def active(self) -> bool:
         return self._file is not None
 
-    def add(self, results: CheckResult | Iterable[CheckResult], source: str) -> None:
+    def add(self, results: Iterable[CheckResult], source: str) -> None:
         """Record checks once each: a case hypothesis replays while shrinking is not a new row."""
         if not self.active:
             return
-        for result in [results] if isinstance(results, CheckResult) else results:
+        for result in results:
             key = (case_id(result.case), result.check)
             if key not in self._seen:
                 self._seen.add(key)

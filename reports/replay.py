@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 from pathlib import Path
 
 import numpy as np
 
 from reports import output
+from tests.inputs import parse
 from tests.opdb import BY_NAME
-from tests.replay import describe, parse
+from tests.replay import describe
 
 
-def replay(case: str, report_dir: Path) -> str:
-    """The case's inputs, both outputs and every verdict, and whether its saved inputs still match."""
+def replay(case: str, report_dir: Path, candidate: str | None = None) -> str:
+    """The case's inputs, both outputs and every verdict, and whether its saved inputs still match.
+    The candidate defaults to the one the report's run checked."""
     spec = case if case.lstrip().startswith("Case(") else _spec(case, report_dir)
     found = parse(spec)
-    text = describe(found)
+    module = importlib.import_module(candidate or _run_candidate(report_dir))
+    text = f"candidate: {module.__name__}\n" + describe(found, candidate=module)
     saved = report_dir / output.INPUTS / f"{case}.npz"
     if saved.is_file():
         regenerated = output.portable(BY_NAME[found.op].arguments(found))
@@ -24,6 +29,13 @@ def replay(case: str, report_dir: Path) -> str:
                 np.array_equal(stored[k], regenerated[k], equal_nan=True) for k in stored.files)
         text += f"\nsaved inputs {saved}: {'identical to' if same else 'DIFFER FROM'} the spec's"
     return text
+
+
+def _run_candidate(report_dir: Path) -> str:
+    try:
+        return json.loads((report_dir / "run.json").read_text())["environment"]["candidate"]
+    except (OSError, ValueError, KeyError):
+        return "impl"
 
 
 def _spec(case_id: str, report_dir: Path) -> str:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import hashlib
 import math
 
-from tests.check import CheckResult
+from typing import TYPE_CHECKING
+
 from tests.inputs import Case, np_dtype
+
+if TYPE_CHECKING:  # tests.check imports TensorFlow, which a session's controller never needs
+    from tests.check import CheckResult
 
 COLUMNS = (
     "case_id", "op", "check", "dtype", "shape", "axis", "label_kind", "regime", "source",

@@ -8,6 +8,7 @@ cheap, instead of over every element.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -40,6 +41,17 @@ class Case:
     @property
     def class_axis(self) -> int:
         return (-1 if self.axis is None else self.axis) % max(len(self.shape), 1)
+
+
+def parse(spec: str) -> Case:
+    """A `Case(...)` repr back into a Case; anything else (code, other calls) is refused."""
+    try:
+        call = ast.parse(spec.strip(), mode="eval").body
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "Case"):
+            raise ValueError("not a Case(...) call")
+        return Case(*map(ast.literal_eval, call.args), **{k.arg: ast.literal_eval(k.value) for k in call.keywords})
+    except (SyntaxError, ValueError, TypeError) as error:
+        raise ValueError(f"not a case spec ({error}): {spec[:200]!r}") from error
 
 
 # --- value regimes: (rng, shape, dtype) -> float64 values, cast to the dtype afterwards --------

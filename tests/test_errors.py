@@ -16,10 +16,10 @@ ERROR_INPUTS = [
 
 
 @pytest.mark.parametrize("record, error, dtype", ERROR_INPUTS)
-def test_error_input(record, error, dtype, recorder):
+def test_error_input(record, error, dtype, candidate, recorder):
     case = record.error_case(error, dtype)
-    [result] = run_case(record, case)
-    recorder.add(result, source="error")
+    [result] = run_case(record, case, candidate)
+    recorder.add([result], source="error")
     tf = outcome(getattr(oracle, record.name), **record.arguments(case))
     assert (tf.error is not None) == error.tf_raises, f"TF changed: expected raises={error.tf_raises}, got {tf}"
     assert result.passed, result.describe()

@@ -23,11 +23,11 @@ def _report(failures: list[CheckResult], limit: int = 3) -> str:
 
 
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
-def test_sweep(record, dtype, recorder):
+def test_sweep(record, dtype, candidate, recorder):
     """Every rank, axis (and default), label kind and value regime, once."""
     results = []
     for case in sweep(record, dtype):
-        checks = run_case(record, case)
+        checks = run_case(record, case, candidate)
         recorder.add(checks, source="sweep")
         results += checks
     failures = [r for r in results if not r.passed]
@@ -36,12 +36,12 @@ def test_sweep(record, dtype, recorder):
 
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
 @given(data=st.data())
-def test_fuzz(record, dtype, recorder, data):
+def test_fuzz(record, dtype, candidate, recorder, data):
     """Hypothesis searches case specs; a failure shrinks to the smallest spec that still fails."""
     case = data.draw(cases(record, dtype), label="case")
-    results = run_case(record, case)
+    results = run_case(record, case, candidate)
     recorder.add(results, source="fuzz")
     failures = [r for r in results if not r.passed]
     if failures:
-        note(describe(case, failures))
+        note(describe(case, failures, candidate))
     assert not failures, _report(failures)

@@ -1,0 +1,203 @@
+"""The reports, the recording behind them, the gate and the command line, end to end.
+
+Small real runs (one or two ops, one dtype) go through `python -m reports run`, the same path as
+`tfparity run`; the gate's failure modes are then provoked by editing copies of their output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from reports import cli, output, recording
+from reports.rows import COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["--ops", "sigmoid", "sigmoid_cross_entropy_with_logits", "--dtypes", "float32"]
+
+
+def tfparity(*args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
+    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(pythonpath or ""), str(ROOT)]))}
+    return subprocess.run([sys.executable, "-m", "reports", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def parallel_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("parallel")
+    done = tfparity("run", *SMALL, "-n", "2", "--out", str(out))
+    assert done.returncode == 0, done.stdout + done.stderr
+    return out
+
+
+def gate(baseline: Path, report: Path) -> tuple[int, str]:
+    code = cli.main(["gate", "--baseline", str(baseline), str(report)])
+    return code, ""
+
+
+@pytest.fixture
+def baseline(parallel_run, tmp_path) -> Path:
+    path = tmp_path / "baseline.csv"
+    assert cli.main(["baseline", str(parallel_run), "--out", str(path)]) == 0
+    return path
+
+
+@pytest.fixture
+def edited(parallel_run, tmp_path) -> Path:
+    """A copy of the run's report folder for a test to damage."""
+    copy = tmp_path / "run"
+    shutil.copytree(parallel_run, copy)
+    return copy
+
+
+def test_report_files(parallel_run):
+    cases = pd.read_csv(parallel_run / "cases.csv")
+    summary = pd.read_csv(parallel_run / "summary.csv")
+    run = json.loads((parallel_run / "run.json").read_text())
+    page = (parallel_run / "report.html").read_text()
+    assert set(COLUMNS) <= set(cases.columns) and len(cases) == run["rows"] > 0
+    assert set(cases["check"]) == {"value", "vjp_x", "vjp_logits", "vjp_labels", "error"}
+    assert not cases.duplicated(["case_id", "check"]).any()
+    assert summary["cases"].sum() == len(cases)
+    assert run["status"] == "complete" and run["environment"]["tensorflow"].startswith("2.")
+    assert page.count("<svg") == 2 and "PASS" in page and run["environment"]["cpu"] in page
+    assert not any(tag in page for tag in ("<script", "<link", "src=", "url(")), "the page must be self-contained"
+
+
+def test_parallel_and_serial_runs_record_the_same_cases(parallel_run, tmp_path):
+    done = tfparity("run", *SMALL, "-n", "0", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    serial = pd.read_csv(tmp_path / "cases.csv")
+    parallel = pd.read_csv(parallel_run / "cases.csv")
+    assert len(serial) == len(parallel)
+    assert set(zip(serial["case_id"], serial["check"])) == set(zip(parallel["case_id"], parallel["check"]))
+
+
+def test_gate_passes_against_its_own_baseline(parallel_run, baseline, capsys):
+    assert cli.main(["gate", "--baseline", str(baseline), str(parallel_run)]) == 0
+    assert "PASS" in capsys.readouterr().out
+
+
+def _edit_summary(folder: Path, edit) -> None:
+    summary = pd.read_csv(folder / "summary.csv", keep_default_na=False, na_values=[""])
+    edit(summary).to_csv(folder / "summary.csv", index=False)
+
+
+def _edit_run(folder: Path, **changes) -> None:
+    run = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps(run | changes))
+
+
+def _worse_ulp(summary):
+    summary.loc[summary["op"] == "sigmoid", "worst_ulp"] += 3
+    return summary
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda f: _edit_summary(f, _worse_ulp), "worst ULP"),
+    (lambda f: _edit_summary(f, lambda s: s.iloc[1:]), "missing from the run"),
+    (lambda f: (_edit_summary(f, lambda s: s.iloc[:0]), _edit_run(f, cases=0, rows=0)), "zero cases"),
+    (lambda f: _edit_run(f, status="incomplete", problems=["gw1-77.jsonl: the process stopped"]), "incomplete"),
+    (lambda f: _edit_summary(f, lambda s: s.assign(cases=s["cases"] // 4)), "too few cases"),
+    (lambda f: _edit_summary(f, lambda s: s.assign(failures=1)), "failing checks"),
+], ids=["worse_ulp", "deleted_class", "empty_run", "incomplete_run", "too_few_cases", "new_failures"])
+def test_gate_fails_on_a_regression(edited, baseline, damage, reason, capsys):
+    damage(edited)
+    assert cli.main(["gate", "--baseline", str(baseline), str(edited)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and reason in out
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (lambda b: b.write_bytes(b"\x00\xff garbage,\n\"unterminated"), "corrupt"),
+    (lambda b: b.write_text(b.read_text().replace("ulp_budget", "budget")), "no column ulp_budget"),
+    (lambda b: b.unlink(), "missing"),
+    (lambda b: b.with_name("baseline.env.json").write_text('{"schema": "other/9"}'), "schema"),
+    (lambda b: b.with_name("baseline.env.json").write_text("{not json"), "corrupt"),
+], ids=["garbage", "renamed_column", "missing", "other_schema", "corrupt_environment"])
+def test_gate_refuses_an_unusable_baseline(parallel_run, baseline, damage, reason, capsys):
+    damage(baseline)
+    assert cli.main(["gate", "--baseline", str(baseline), str(parallel_run)]) == 2
+    assert reason in capsys.readouterr().err
+
+
+def test_gate_refuses_a_report_without_manifest(edited, baseline, capsys):
+    (edited / "run.json").unlink()
+    assert cli.main(["gate", "--baseline", str(baseline), str(edited)]) == 2
+    assert "no run.json" in capsys.readouterr().err
+
+
+def test_gate_reports_improvements_and_environment_changes(parallel_run, baseline, capsys):
+    table = pd.read_csv(baseline, keep_default_na=False)
+    table.assign(ulp_budget=table["ulp_budget"] + 1).to_csv(baseline, index=False)
+    env_file = baseline.with_name("baseline.env.json")
+    meta = json.loads(env_file.read_text())
+    meta["environment"]["tensorflow"] = "2.20.0"
+    env_file.write_text(json.dumps(meta))
+    assert cli.main(["gate", "--baseline", str(baseline), str(parallel_run)]) == 0
+    out = capsys.readouterr().out
+    assert "improved" in out and "ENVIRONMENT DIFFERS: tensorflow" in out
+
+
+def test_replay_reproduces_a_failing_case(tmp_path):
+    """A candidate off by one part in 10^6 fails; replaying a failing row shows both sides and the failure."""
+    (tmp_path / "off_by_a_little.py").write_text(
+        "from impl import *\nimport impl\n\ndef sigmoid(x):\n    return impl.sigmoid(x) * x.dtype.type(1 + 1e-6)\n")
+    out = tmp_path / "report"
+    done = tfparity("run", "--ops", "sigmoid", "--dtypes", "float64", "--candidate", "off_by_a_little",
+                    "-n", "0", "--out", str(out), pythonpath=tmp_path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    cases = output.load_cases(out)
+    failing = cases[~cases["passed"] & (cases["check"] == "value")].iloc[0]
+    shown = tfparity("replay", failing["case_id"], "--report", str(out), pythonpath=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "off_by_a_little ->" in shown.stdout and "tf ->" in shown.stdout
+    assert f"mismatches={failing['mismatches']}" in shown.stdout
+    assert "identical to the spec's" in shown.stdout
+
+
+CRASHING_TESTS = '''
+import os
+from tests.check import run_case
+from tests.inputs import Case
+from tests.opdb import BY_NAME
+
+def test_records_then_crashes(recorder):
+    recorder.add(run_case(BY_NAME["sigmoid"], Case("sigmoid", "float32", (3,))), source="sweep")
+    os._exit(1)
+
+def test_survives(recorder):
+    recorder.add(run_case(BY_NAME["sigmoid"], Case("sigmoid", "float32", (4,))), source="sweep")
+'''
+
+
+def test_a_crashed_worker_keeps_its_rows_and_marks_the_run_incomplete(tmp_path):
+    (tmp_path / "test_crash.py").write_text(CRASHING_TESTS)
+    out = tmp_path / "report"
+    env = os.environ | {"PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-m", "pytest", "-c", os.devnull, "--rootdir", str(tmp_path),
+                    "-p", "reports.plugin", "-n", "2", f"--report-dir={out}", str(tmp_path / "test_crash.py")],
+                   cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    run = json.loads((out / "run.json").read_text())
+    cases = output.load_cases(out)
+    assert run["status"] == "incomplete"
+    assert any("crashed" in p for p in run["problems"]), run["problems"]
+    assert set(cases["shape"]) == {"3", "4"}, "the crashed worker's rows survive"
+    assert "INCOMPLETE" in (out / "report.html").read_text()
+
+
+def test_merge_flags_torn_lines_and_unfinished_files(tmp_path):
+    (tmp_path / "gw0-1.jsonl").write_text('{"event": "start"}\n{"event": "row", "case_id": "a", "check": "value", "op": "x", "dtype": "float32", "source": "sweep", "passed": true}\n{"event": "ro')
+    (tmp_path / "gw1-2.jsonl").write_text('{"event": "start"}\n{"event": "end", "exitstatus": 0}\n')
+    merged = recording.merge(tmp_path)
+    assert len(merged.rows) == 1 and merged.processes == 2
+    assert any("torn line" in p for p in merged.problems)
+    assert any("gw0-1.jsonl" in p and "stopped before the end" in p for p in merged.problems)
+    assert not any("gw1-2" in p for p in merged.problems)
