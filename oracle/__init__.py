@@ -12,6 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from oracle.ops import (  # noqa: E402
     OracleError,
     environment,
+    keras_categorical_crossentropy,
     log_softmax,
     log_softmax_vjp,
     sigmoid,
@@ -21,6 +22,8 @@ from oracle.ops import (  # noqa: E402
     sigmoid_cross_entropy_with_logits,
     sigmoid_cross_entropy_with_logits_vjp,
     softmax_cross_entropy_with_logits,
+    softmax_cross_entropy_with_logits_v1,
+    softmax_cross_entropy_with_logits_v1_vjp,
     softmax_cross_entropy_with_logits_vjp,
     sparse_softmax_cross_entropy_with_logits,
     sparse_softmax_cross_entropy_with_logits_vjp,
@@ -31,6 +34,7 @@ from oracle.ops import (  # noqa: E402
 __all__ = [
     "OracleError",
     "environment",
+    "keras_categorical_crossentropy",
     "log_softmax",
     "log_softmax_vjp",
     "sigmoid",
@@ -39,6 +43,8 @@ __all__ = [
     "sigmoid_vjp",
     "softmax",
     "softmax_cross_entropy_with_logits",
+    "softmax_cross_entropy_with_logits_v1",
+    "softmax_cross_entropy_with_logits_v1_vjp",
     "softmax_cross_entropy_with_logits_vjp",
     "softmax_vjp",
     "sparse_softmax_cross_entropy_with_logits",

@@ -118,6 +118,24 @@ def weighted_cross_entropy_with_logits_vjp(cotangent, labels, logits, pos_weight
                 pos_weight=pos_weight)
 
 
+# --- the calls the misuse catalogue compares against (tests/misusedb.py) --------------------------
+
+def softmax_cross_entropy_with_logits_v1(labels, logits):
+    """`tf.compat.v1.nn.softmax_cross_entropy_with_logits`: v2's value, no gradient into labels."""
+    return _run(tf.compat.v1.nn.softmax_cross_entropy_with_logits, labels=labels, logits=logits)
+
+
+def softmax_cross_entropy_with_logits_v1_vjp(cotangent, labels, logits):
+    return _vjp(tf.compat.v1.nn.softmax_cross_entropy_with_logits, cotangent, ("logits", "labels"),
+                labels=labels, logits=logits)
+
+
+def keras_categorical_crossentropy(labels, logits):
+    """`tf.keras.losses.CategoricalCrossentropy(from_logits=True)` with its default reduction."""
+    loss = tf.keras.losses.CategoricalCrossentropy(from_logits=True)
+    return _run(lambda labels, logits: loss(labels, logits), labels=labels, logits=logits)
+
+
 def environment() -> dict[str, str]:
     """What the oracle's numbers depend on."""
     return {

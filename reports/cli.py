@@ -10,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "reports" / "out"
-PARITY_TESTS = ("tests/test_parity.py", "tests/test_errors.py")
+PARITY_TESTS = ("tests/test_parity.py", "tests/test_errors.py", "tests/test_misuses.py")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ from html import escape
 import pandas as pd
 
 from reports import histogram
+from reports.rows import MISUSE
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
@@ -37,6 +38,7 @@ def render(rows: pd.DataFrame, summary: pd.DataFrame, run: dict) -> str:
         "<h2>Worst case per op, check and dtype</h2><p>By ULP distance; elements that pass by the "
         "absolute budget (a tiny value next to large terms) can be far in ULP and still pass.</p>"
         + _cases(_worst(rows)),
+        _misuses(rows[rows["check"] == MISUSE]),
         "<h2>ULP error per op and dtype</h2><p>Worst ULP distance per checked case, log-scaled "
         "counts; red: failing checks.</p>" + _plots(rows),
     ]
@@ -79,11 +81,37 @@ def _cases(frame: pd.DataFrame) -> str:
 
 
 def _worst(rows: pd.DataFrame) -> pd.DataFrame:
-    measured = rows[rows["max_ulp"].notna()]
+    measured = rows[rows["max_ulp"].notna() & (rows["check"] != MISUSE)]
     return (measured.sort_values("max_ulp", ascending=False, kind="stable")
             .drop_duplicates(["op", "check", "dtype"]).sort_values(["op", "check", "dtype"]))
 
 
+def _misuses(rows: pd.DataFrame) -> str:
+    """Per misuse: what it is, the correct call, and the largest divergence found with its input."""
+    if rows.empty:
+        return ""
+    from tests.misusedb import BY_NAME  # the catalogue's texts
+
+    parts = ["<h2>Misuses</h2><p>Formulas written instead of the TF op. Each must diverge on its "
+             "diverging inputs and coincide under its stated condition; red: it did not.</p><table>"
+             "<tr><th>misuse</th><th>what it computes instead</th><th>correct call</th><th>cases</th>"
+             "<th>largest divergence (abs / rel, non-finite)</th><th>the input that shows it</th></tr>"]
+    for name, group in rows.groupby("op"):
+        misuse = BY_NAME[name]
+        diverging = group[group["regime"] == "diverging"]
+        worst = diverging.sort_values(["special_mismatch", "max_abs_err"], ascending=False).head(1)
+        shade = " style='background:#f8d7da'" if not group["passed"].astype(bool).all() else ""
+        largest = (f"{worst['max_abs_err'].iloc[0]:.4g} / {worst['max_rel_err'].iloc[0]:.4g}, "
+                   f"{int(worst['special_mismatch'].iloc[0])} nan/inf" if len(worst) else "-")
+        shown = f"<code>{escape(worst['replay'].iloc[0])}</code>" if len(worst) else "-"
+        parts.append(f"<tr{shade}><td>{escape(name)}<br><small>{escape(misuse.source)}</small></td>"
+                     f"<td>{escape(misuse.what)}</td><td><code>{escape(misuse.correct)}</code></td>"
+                     f"<td>{len(diverging)} diverging, {len(group) - len(diverging)} coinciding, "
+                     f"{int((~group['passed'].astype(bool)).sum())} wrong</td><td>{largest}</td><td>{shown}</td></tr>")
+    return "".join(parts) + "</table>"
+
+
 def _plots(rows: pd.DataFrame) -> str:
+    rows = rows[rows["check"] != MISUSE]
     plots = [histogram.svg(f"{op} {dtype}", group) for (op, dtype), group in rows.groupby(["op", "dtype"])]
     return f"<div class='plots'>{''.join(plots)}</div>"

@@ -19,7 +19,7 @@ from reports import html
 from reports.recording import Merged
 from reports.summary import summarize
 from tests.inputs import np_dtype, parse
-from tests.opdb import BY_NAME
+from tests.replay import arguments as replay_arguments
 
 RUN_SCHEMA = "tfparity-run/1"
 ROWS, INPUTS = "rows", "inputs"
@@ -87,7 +87,7 @@ def _save_inputs(folder: Path, rows: pd.DataFrame, summary: pd.DataFrame) -> Non
     specs = rows.drop_duplicates("case_id").set_index("case_id")["spec"]
     for cid in wanted[:SAVED_INPUTS]:
         case = parse(specs[cid])
-        arguments = BY_NAME[case.op].arguments(case)
+        arguments = replay_arguments(case)
         _atomic(folder / f"{cid}.npz", lambda path: np.savez(path, **portable(arguments)))
 
 

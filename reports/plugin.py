@@ -27,7 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--report-dir", default=None, help="record every checked case and write the reports here")
     group.addoption("--candidate", default="impl",
                     help="module under test, exporting impl's functions (default: impl)")
-    group.addoption("--ops", default=None, help="comma-separated op names: run only their parity tests")
+    group.addoption("--ops", default=None, help="comma-separated op (or misuse) names: run only their tests")
     group.addoption("--dtypes", default=None, help="comma-separated dtypes: run only their parity tests")
 
 
@@ -65,10 +65,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     keep, drop = [], []
     for item in items:
-        params = getattr(item, "callspec", None) and item.callspec.params
-        record, dtype = (params or {}).get("record"), (params or {}).get("dtype")
-        ok = (("ops" not in wanted or (record is not None and record.name in wanted["ops"]))
-              and ("dtypes" not in wanted or dtype in wanted["dtypes"]))
+        params = getattr(item, "callspec", None) and item.callspec.params or {}
+        subject = params.get("record") or params.get("misuse")
+        ok = (("ops" not in wanted or (subject is not None and subject.name in wanted["ops"]))
+              and ("dtypes" not in wanted or params.get("dtype") in wanted["dtypes"]))
         (keep if ok else drop).append(item)
     config.hook.pytest_deselected(items=drop)
     items[:] = keep

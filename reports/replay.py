@@ -10,7 +10,7 @@ import numpy as np
 
 from reports import output
 from tests.inputs import parse
-from tests.opdb import BY_NAME
+from tests.replay import arguments as replay_arguments
 from tests.replay import describe
 
 
@@ -23,7 +23,7 @@ def replay(case: str, report_dir: Path, candidate: str | None = None) -> str:
     text = f"candidate: {module.__name__}\n" + describe(found, candidate=module)
     saved = report_dir / output.INPUTS / f"{case}.npz"
     if saved.is_file():
-        regenerated = output.portable(BY_NAME[found.op].arguments(found))
+        regenerated = output.portable(replay_arguments(found))
         with np.load(saved) as stored:
             same = set(stored.files) == set(regenerated) and all(
                 np.array_equal(stored[k], regenerated[k], equal_nan=True) for k in stored.files)

@@ -20,6 +20,7 @@ COLUMNS = (
 # A class is what the summary and the gate aggregate over.
 CLASS = ["op", "check", "dtype", "label_kind"]
 NO_LABELS = "none"
+MISUSE = "misuse"
 DEFAULT_AXIS = "default"
 
 

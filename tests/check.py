@@ -12,6 +12,7 @@ import impl
 import oracle
 from tests.compare import Comparison, Tolerance, compare
 from tests.inputs import Case, cotangent
+from tests.misusedb import DIVERGES_BY, DIVERGING, MATCH, Misuse
 from tests.records import ERROR_PREFIX, Inputs, OpRecord
 
 _TF_CATEGORIES = {"InvalidArgumentError": "InvalidArgument", "ValueError": "InvalidArgument",
@@ -48,11 +49,15 @@ class CheckResult:
     comparison: Comparison | None
     known: tuple[str, ...]
     detail: str
+    expect_mismatch: bool = False  # a misuse in its diverging regime must NOT match TF
 
     @property
     def passed(self) -> bool:
-        """No mismatch that a known divergence does not explain."""
-        return self.comparison.passed if self.comparison else not self.detail
+        """No mismatch that a known divergence does not explain (or, for a misuse that must
+        diverge, a mismatch)."""
+        if self.comparison is None or self.detail:
+            return not self.detail
+        return self.comparison.passed != self.expect_mismatch
 
     def describe(self) -> str:
         c = self.comparison
@@ -140,3 +145,26 @@ def _explained(mask: np.ndarray | bool, shape: tuple[int, ...], axis: int | None
 
 def _pick(grads: Outcome, name: str) -> Outcome:
     return grads if grads.error else Outcome(grads.value.get(name))
+
+
+def run_misuse(misuse: Misuse, case: Case) -> CheckResult:
+    """A misuse against TF's correct op: in the diverging regime it must mismatch, by at least
+    DIVERGES_BY (or in nan / inf positions) and by its gap law; coinciding, it must match."""
+    with np.errstate(all="ignore"):
+        inputs = misuse.build(case)
+        want = np.asarray(misuse.reference(inputs))
+        got = np.asarray(misuse.misused(inputs)).astype(want.dtype)
+        size = 1.0 + np.abs(want.astype(np.float64))
+        comparison = compare(got, want, MATCH, np.nan_to_num(size, nan=1.0))
+        apart = got.astype(np.float64) - want.astype(np.float64)
+        by = float(np.nanmax(np.abs(apart) / size, initial=0.0))
+        detail = ""
+        if case.regime == DIVERGING:
+            if not comparison.special_mismatch and by < DIVERGES_BY:
+                detail = f"diverges by only {by:.3g} (< {DIVERGES_BY}) of 1 + |TF|"
+            elif misuse.gap is not None:
+                predicted = misuse.gap(inputs)
+                off = np.abs(apart - predicted) > MATCH.atol(want.dtype) * (size + np.abs(predicted))
+                if off.any():
+                    detail = f"gap law broken: measured {apart[off][:3]} vs predicted {predicted[off][:3]}"
+    return CheckResult(case, "misuse", MATCH, comparison, (), detail, expect_mismatch=case.regime == DIVERGING)

@@ -8,13 +8,22 @@ import numpy as np
 
 import impl
 import oracle
-from tests.check import CheckResult, outcome, run_case
+from tests import misusedb
+from tests.check import CheckResult, outcome, run_case, run_misuse
 from tests.inputs import Case
 from tests.opdb import BY_NAME
 
 
+def arguments(case: Case) -> dict[str, object]:
+    """The inputs a case (an op's or a misuse's) stands for."""
+    misuse = misusedb.BY_NAME.get(case.op)
+    return misuse.build(case) if misuse else BY_NAME[case.op].arguments(case)
+
+
 def describe(case: Case, results: list[CheckResult] | None = None, candidate: ModuleType = impl) -> str:
     """Inputs, both outputs and the verdicts, for a failure message or the terminal."""
+    if case.op in misusedb.BY_NAME:
+        return _describe_misuse(misusedb.BY_NAME[case.op], case)
     record = BY_NAME[case.op]
     kwargs = record.arguments(case)
     with np.printoptions(precision=10, threshold=200, linewidth=120):
@@ -27,3 +36,16 @@ def describe(case: Case, results: list[CheckResult] | None = None, candidate: Mo
     lines += [r.describe() for r in results or run_case(record, case, candidate)]
     return "\n".join(lines)
 
+
+
+def _describe_misuse(misuse: misusedb.Misuse, case: Case) -> str:
+    inputs = misuse.build(case)
+    with np.printoptions(precision=10, threshold=200, linewidth=120), np.errstate(all="ignore"):
+        lines = [f"replay: tfparity replay {repr(case)!r}", f"misuse {misuse.name} ({misuse.source}): {misuse.what}",
+                 f"correct: {misuse.correct}"]
+        lines += [f"{name} =\n{value!r}" for name, value in inputs.items()]
+        lines.append(f"misuse -> {np.asarray(misuse.misused(inputs))!r}")
+        lines.append(f"tf     -> {np.asarray(misuse.reference(inputs))!r}")
+        if misuse.gap is not None:
+            lines.append(f"predicted gap (misuse - tf) -> {np.asarray(misuse.gap(inputs))!r}")
+    return "\n".join([*lines, run_misuse(misuse, case).describe()])
