@@ -1,6 +1,7 @@
-"""Checked cases per second: the parity fuzz (ci profile settings) next to a naive hypothesis loop.
+"""Checked cases per second: the parity fuzz (ci profile settings) next to a naive hypothesis loop,
+and with --run, a whole `tfparity run` (pytest, xdist, recording and reports) timed end to end.
 
-    python bench/throughput.py [--examples N]
+    python bench/throughput.py [--examples N] [--run ci|thorough]
 
 The naive loop is the usual first attempt: `hypothesis.extra.numpy.arrays` draws every
 element, then tf.nn.softmax, a NumPy softmax and `assert_allclose`, one value check per
@@ -10,11 +11,15 @@ example. The parity fuzz draws a case spec and checks the value and every VJP.
 from __future__ import annotations
 
 import argparse
+import json
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import oracle  # noqa: E402  (imports TensorFlow once, outside the timings)
@@ -76,9 +81,20 @@ def naive_loop(total: int) -> tuple[int, float]:
     return examples, time.perf_counter() - start
 
 
+def full_run(profile: str) -> tuple[dict, float]:
+    """(run.json, wall seconds) of `tfparity run --profile PROFILE` into a scratch folder."""
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "reports", "run", "--profile", profile, "--seed", "1",
+                        "--out", out], cwd=ROOT, check=False, capture_output=True)
+        seconds = time.perf_counter() - start
+        return json.loads((Path(out) / "run.json").read_text()), seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=60, help="per op and dtype (ci profile: 60)")
+    parser.add_argument("--run", choices=("ci", "thorough"), help="also time a whole tfparity run")
     args = parser.parse_args()
     examples, checks, seconds = parity_fuzz(args.examples)
     naive_examples, naive_seconds = naive_loop(examples)
@@ -88,6 +104,11 @@ def main() -> None:
           f"{ours:.0f} cases/s, {checks / seconds:.0f} checks/s")
     print(f"naive loop       {naive_examples} cases (value only) in {naive_seconds:.1f} s: {naive:.0f} cases/s")
     print(f"speed-up         {ours / naive:.1f}x cases/s, {checks / seconds / naive:.1f}x checks/s")
+    if args.run:
+        run, wall = full_run(args.run)
+        print(f"tfparity run     {args.run}: {run['status']}, {run['cases']} cases ({run['rows']} checks) in "
+              f"{wall:.0f} s wall: {run['cases'] / wall:.0f} cases/s, {run['rows'] / wall:.0f} checks/s "
+              f"with {run['processes'] - 1 or 1} worker(s)")
 
 
 if __name__ == "__main__":

@@ -37,18 +37,28 @@ def _run(op: Callable, **inputs: object) -> np.ndarray:
         raise OracleError(type(error).__name__, str(error)) from None
 
 
-def _vjp(op: Callable, cotangent: object, wrt: tuple[str, ...], **inputs: object) -> dict:
-    """Gradients of sum(cotangent * op(**inputs)) for the inputs named in `wrt`."""
+class Gradients(dict):
+    """Gradients by input name; `value` is the op's output, computed on the same tape."""
+
+    value: np.ndarray
+
+
+def _vjp(op: Callable, cotangent: object, wrt: tuple[str, ...], **inputs: object) -> Gradients:
+    """Gradients of sum(cotangent * op(**inputs)) for the inputs named in `wrt`. `cotangent` may
+    be a function of the output's shape, so one tape gives both the value and the VJP."""
     try:
         tensors = {k: _tf(v) for k, v in inputs.items()}
         watched = [tensors[k] for k in wrt]
         with tf.GradientTape() as tape:
             tape.watch(watched)
             value = op(**tensors)
-        grads = tape.gradient(value, watched, output_gradients=tf.constant(cotangent, value.dtype))
+        ct = cotangent(tuple(value.shape)) if callable(cotangent) else cotangent
+        grads = tape.gradient(value, watched, output_gradients=tf.constant(ct, value.dtype))
     except _ERRORS as error:
         raise OracleError(type(error).__name__, str(error)) from None
-    return {k: _numpy(g) for k, g in zip(wrt, grads, strict=True)}
+    result = Gradients((k, _numpy(g)) for k, g in zip(wrt, grads, strict=True))
+    result.value = value.numpy()
+    return result
 
 
 def _axis_kw(axis: int | None) -> Mapping[str, int]:

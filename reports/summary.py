@@ -49,7 +49,8 @@ def one_screen(run: dict, summary: pd.DataFrame, out: object, shown: int = 12) -
     lines += [f"  incomplete: {p}" for p in run["problems"][:5]]
     if not summary.empty:
         grid = summary.pivot_table(index="op", columns="dtype", values=["cases", "failures"], aggfunc="sum")
-        cells = grid["failures"].astype(int).astype(str) + " / " + grid["cases"].astype(int).astype(str)
+        cells = (grid["failures"].fillna(0).astype(int).astype(str) + " / "
+                 + grid["cases"].fillna(0).astype(int).astype(str)).where(grid["cases"].notna(), "-")
         lines += ["", "failing checks / checks, per op and dtype:", cells.to_string()]
     failing = summary[summary["failures"] > 0].sort_values("failures", ascending=False)
     for _, c in failing.head(shown).iterrows():

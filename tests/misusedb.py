@@ -25,7 +25,8 @@ from tests.records import Inputs
 DIVERGING, COINCIDING = "diverging", "coinciding"
 DTYPES = ("float32", "float64")
 # Coinciding means within 1000 eps of TF's dtype, relative to 1 + |TF's value|: loose enough for
-# any formula's rounding, a thousand times tighter than the smallest divergence shown (1e-2 at f32).
+# any formula's rounding. Diverging inputs are built so the misuse is off by at least DIVERGES_BY
+# of 1 + |TF| (about 80 times the float32 match tolerance), or in nan / inf places.
 MATCH = Tolerance(1000, 1000, "a misuse coincides when within 1000 ULP or 1000 eps * (1 + |TF|)")
 DIVERGES_BY = 1e-2
 CONFIDENT = 40.0  # |logit| at which sigmoid and softmax losses of a right answer are ~exp(-40)
@@ -101,13 +102,14 @@ def _min_exponent(case: Case) -> float:
 # --- builders, one per input family -------------------------------------------------------------
 
 def _binary(case: Case) -> Inputs:
-    """Hard binary targets; diverging rows hold a 0 target, coinciding targets are all 1."""
-    labels = case.rng(1).integers(0, 2, case.shape).astype(float)
+    """Hard binary targets. Diverging: each row's first target is 0 with a logit >= 1 (the
+    dropped softplus(q) >= 1.3), every other target 1. Coinciding: all targets 1."""
+    labels = np.ones(case.shape)
+    logits = _logits(case, 2.0)
     if case.regime == DIVERGING:
         labels[..., 0] = 0.0
-    else:
-        labels[:] = 1.0
-    return _cast(case, labels=labels, logits=_logits(case, 2.0))
+        logits[..., 0] = 1.0 + np.abs(logits[..., 0])
+    return _cast(case, labels=labels, logits=logits)
 
 
 def _overflowing(case: Case) -> Inputs:
@@ -132,29 +134,55 @@ def _double_softmax(case: Case) -> Inputs:
     x = _logits(case)
     if case.regime == COINCIDING:
         x = np.broadcast_to(x[..., :1], x.shape)
+    else:  # the labelled logit 3 above the rest: a confident, right model that the second softmax doubts
+        labels = _one_hot(case)
+        x = np.where(labels > 0, x.max(-1, keepdims=True) + 3.0, x)
+        return _cast(case, labels=labels, logits=x)
     return _cast(case, labels=_one_hot(case), logits=x)
 
 
 def _multi_hot(case: Case) -> Inputs:
-    """Diverging: at least two positives per row, ordinary logits. Coinciding: one positive per
-    row, confident logits (both losses ~0)."""
+    """Diverging: at least two positives per row, and logits right about every class (|q| >= 4):
+    the sigmoid loss is small, the softmax one near m log m. Coinciding: one positive per row,
+    confident logits (both losses ~0)."""
     if case.regime == DIVERGING:
         labels = case.rng(1).integers(0, 2, case.shape).astype(float)
         labels[..., :2] = 1.0
-        return _cast(case, labels=labels, logits=_logits(case))
+        return _cast(case, labels=labels, logits=np.where(labels > 0, 1.0, -1.0) * (4.0 + np.abs(_logits(case))))
     labels = _one_hot(case)
     return _cast(case, labels=labels, logits=_confident(labels))
 
 
+def _wrong_one_hot(case: Case, logits: np.ndarray) -> np.ndarray:
+    """One-hot targets on each row's smallest logit: a wrong model, so each loss is >= log(C)."""
+    return np.eye(case.shape[-1])[np.argmin(logits, axis=-1)]
+
+
 def _single_label(case: Case) -> Inputs:
-    """One-hot targets; ordinary logits diverge, confident ones coincide."""
+    """One-hot targets. Diverging: an unsure model, logits in [-2, 2] (a sure one, right or
+    wrong, makes both losses about |q| apart from exp(-|q|) terms). Coinciding: sure and right."""
     labels = _one_hot(case)
-    logits = _logits(case) if case.regime == DIVERGING else _confident(labels)
+    if case.regime == DIVERGING:
+        return _cast(case, labels=labels, logits=case.rng().uniform(-2.0, 2.0, case.shape))
+    return _cast(case, labels=labels, logits=_confident(labels))
+
+
+def _batch_losses(case: Case) -> Inputs:
+    """Diverging: a wrong model (every example's loss >= log C). Coinciding: ordinary, N = 1."""
+    logits = _logits(case)
+    labels = _wrong_one_hot(case, logits) if case.regime == DIVERGING else _one_hot(case)
     return _cast(case, labels=labels, logits=logits)
 
 
 def _theta_inputs(case: Case) -> Inputs:
-    return _cast(case, x=_logits(case)) | {"theta": float(case.rng(2).uniform(0.25, 4.0))}
+    """Diverging: x grows by 3 / theta along axis 0 and barely varies along the last axis, so
+    the seed's axis-0 softmax is sharp where TF's last-axis one is near uniform."""
+    theta = float(case.rng(2).uniform(0.25, 4.0))
+    x = _logits(case)
+    if case.regime == DIVERGING:
+        steps = np.arange(case.shape[0]).reshape((-1,) + (1,) * (len(case.shape) - 1))
+        x = 0.03 * x + 3.0 / theta * steps
+    return _cast(case, x=x) | {"theta": theta}
 
 
 def _soft_labels(case: Case) -> Inputs:
@@ -286,8 +314,8 @@ MISUSES: tuple[Misuse, ...] = (
         source="seed 002 (summary)",
         what="sigmoid cross entropy summed over the class axis on one-hot targets scores C "
              "independent yes/no questions: softplus(-q_k) + sum_{c != k} softplus(q_c), always "
-             "above the softmax loss logsumexp(q) - q_k; the two meet only as the logits become "
-             "certain and right.",
+             "above the softmax loss logsumexp(q) - q_k; most for an unsure model (0.24 or more "
+             "for logits in [-2, 2]); they meet as the logits become certain and right.",
         correct="tf.nn.softmax_cross_entropy_with_logits(labels, logits)",
         build=_single_label,
         misused=lambda i: misuses.summed_sigmoid_ce_for_single_label(i["labels"], i["logits"]),
@@ -315,7 +343,7 @@ MISUSES: tuple[Misuse, ...] = (
              "from_logits=True) reports their mean (reduction sum_over_batch_size): N times too "
              "large, off by (N - 1) * mean; the seeds' reduce_mean is what Keras reports.",
         correct="tf.keras.losses.CategoricalCrossentropy(from_logits=True)(labels, logits)",
-        build=lambda case: _cast(case, labels=_one_hot(case), logits=_logits(case)),
+        build=_batch_losses,
         misused=lambda i: misuses.summed_example_losses(i["labels"], i["logits"]),
         reference=lambda i: oracle.keras_categorical_crossentropy(labels=i["labels"], logits=i["logits"]),
         shapes=_batch_of(coinciding_batch=1),

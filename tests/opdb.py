@@ -123,7 +123,10 @@ def _softmax_scales(inputs, axis, g):
     if g is not None:
         g = np.abs(g.astype(np.float64))
         dot = (g * y).sum(axis=axis, keepdims=True)
-        scales["vjp_logits"] = y * (rel * (g + dot) + g + dot)
+        # TF's gradient (g - dot) * y reuses its output y, which the value check lets sit 2 ULP
+        # off: below the smallest normal (f16: y < 6e-5) that is 2 subnormal steps, not 2 eps * y.
+        subnormal_y = 4 * _subnormal_steps(inputs["logits"].dtype)
+        scales["vjp_logits"] = y * (rel * (g + dot) + g + dot) + (g + dot) * subnormal_y
     return scales
 
 
@@ -221,7 +224,8 @@ SOFTMAX = OpRecord(
     regimes=ALL_REGIMES,
     # exp(x - max) rounds x - max first: `scales` is softmax * (|x - max| + 1 + log2 C), relative.
     value_tolerance=measured(1, f16="0.5 (Eigen, in half)", bf16="0 (oneDNN)", f32="0.55 (oneDNN)", f64="0.29"),
-    vjp_tolerance=measured(1, f16="0.56", bf16="0.33", f32="0.52", f64="0.54"),
+    vjp_tolerance=measured(1, f16="0.56, plus TF's subnormal y up to 1.1 steps off (thorough)", bf16="0.33",
+                           f32="0.52", f64="0.54"),
     scales=_softmax_scales,
     divergences=(
         ONEDNN_RANK_LIMIT,
