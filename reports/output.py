@@ -19,7 +19,6 @@ from reports import html
 from reports.recording import Merged
 from reports.summary import summarize
 from tests.inputs import np_dtype, parse
-from tests.replay import arguments as replay_arguments
 
 RUN_SCHEMA = "tfparity-run/1"
 ROWS, INPUTS = "rows", "inputs"
@@ -82,13 +81,15 @@ def load_cases(out: Path) -> pd.DataFrame:
 
 def _save_inputs(folder: Path, rows: pd.DataFrame, summary: pd.DataFrame) -> None:
     """Inputs of the failing cases and of each class's worst case, as `<case_id>.npz`."""
+    from tests.replay import arguments  # imports TensorFlow: only a run's writer needs it
+
     wanted = list(dict.fromkeys([*rows.loc[~rows["passed"].astype(bool), "case_id"], *summary["worst_case"].dropna()]))
     folder.mkdir(exist_ok=True)
     specs = rows.drop_duplicates("case_id").set_index("case_id")["spec"]
     for cid in wanted[:SAVED_INPUTS]:
         case = parse(specs[cid])
-        arguments = replay_arguments(case)
-        _atomic(folder / f"{cid}.npz", lambda path: np.savez(path, **portable(arguments)))
+        inputs = arguments(case)
+        _atomic(folder / f"{cid}.npz", lambda path: np.savez(path, **portable(inputs)))
 
 
 def portable(arguments: dict[str, object]) -> dict[str, np.ndarray]:
