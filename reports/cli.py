@@ -74,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
     print(summary.one_screen(run, table, out))
     if run["status"] != "complete":
         return 2
-    return 1 if run["failures"] or pytest_status not in (0, 1) else 0
+    return 0 if pytest_status == 0 and not run["failures"] else 1
 
 
 def _replay(args: argparse.Namespace) -> int:
