@@ -22,12 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-import oracle  # noqa: E402  (imports TensorFlow once, outside the timings)
 import tensorflow as tf  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
+import oracle  # noqa: E402  (imports TensorFlow once, outside the timings)
 from tests.check import run_case  # noqa: E402
 from tests.inputs import DTYPES  # noqa: E402
 from tests.opdb import RECORDS  # noqa: E402

@@ -31,7 +31,7 @@ def svg(title: str, rows: pd.DataFrame) -> str:
              f'<title>{escape(title)}</title>',
              f'<text x="4" y="14" font-size="12" font-weight="bold">{escape(title)}</text>']
     plot = _H - _TOP - 18
-    for i, (p, f) in enumerate(zip(passed, failed)):
+    for i, (p, f) in enumerate(zip(passed, failed, strict=True)):
         x = 4 + i * (_BAR + 2)
         height = plot * np.log10(1 + p + f) / top if top else 0.0
         fail_height = height * f / (p + f) if p + f else 0.0

@@ -81,7 +81,9 @@ def load_cases(out: Path) -> pd.DataFrame:
 
 def _save_inputs(folder: Path, rows: pd.DataFrame, summary: pd.DataFrame) -> None:
     """Inputs of the failing cases and of each class's worst case, as `<case_id>.npz`."""
-    from tests.replay import arguments  # imports TensorFlow: only a run's writer needs it
+    from tests.replay import (
+        arguments,  # imports TensorFlow: only a run's writer needs it
+    )
 
     wanted = list(dict.fromkeys([*rows.loc[~rows["passed"].astype(bool), "case_id"], *summary["worst_case"].dropna()]))
     folder.mkdir(exist_ok=True)
@@ -89,7 +91,7 @@ def _save_inputs(folder: Path, rows: pd.DataFrame, summary: pd.DataFrame) -> Non
     for cid in wanted[:SAVED_INPUTS]:
         case = parse(specs[cid])
         inputs = arguments(case)
-        _atomic(folder / f"{cid}.npz", lambda path: np.savez(path, **portable(inputs)))
+        _atomic(folder / f"{cid}.npz", lambda path, inputs=inputs: np.savez(path, **portable(inputs)))
 
 
 def portable(arguments: dict[str, object]) -> dict[str, np.ndarray]:

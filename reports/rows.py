@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-
 from typing import TYPE_CHECKING
 
 from tests.inputs import Case, np_dtype

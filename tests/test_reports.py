@@ -37,11 +37,6 @@ def parallel_run(tmp_path_factory) -> Path:
     return out
 
 
-def gate(baseline: Path, report: Path) -> tuple[int, str]:
-    code = cli.main(["gate", "--baseline", str(baseline), str(report)])
-    return code, ""
-
-
 @pytest.fixture
 def baseline(parallel_run, tmp_path) -> Path:
     path = tmp_path / "baseline.csv"
@@ -77,7 +72,7 @@ def test_parallel_and_serial_runs_record_the_same_cases(parallel_run, tmp_path):
     serial = pd.read_csv(tmp_path / "cases.csv")
     parallel = pd.read_csv(parallel_run / "cases.csv")
     assert len(serial) == len(parallel)
-    assert set(zip(serial["case_id"], serial["check"])) == set(zip(parallel["case_id"], parallel["check"]))
+    assert set(zip(serial["case_id"], serial["check"], strict=True)) == set(zip(parallel["case_id"], parallel["check"], strict=True))
 
 
 def test_gate_passes_against_its_own_baseline(parallel_run, baseline, capsys):
