@@ -22,12 +22,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+
+import oracle  # noqa: E402, F401  (first: it quiets TF's C++ logs, then imports TensorFlow outside the timings)
+
+# isort: split
 import tensorflow as tf  # noqa: E402
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
-import oracle  # noqa: E402  (imports TensorFlow once, outside the timings)
+from reports import environment  # noqa: E402
 from tests.check import run_case  # noqa: E402
 from tests.inputs import DTYPES  # noqa: E402
 from tests.opdb import RECORDS  # noqa: E402
@@ -99,7 +103,7 @@ def main() -> None:
     examples, checks, seconds = parity_fuzz(args.examples)
     naive_examples, naive_seconds = naive_loop(examples)
     ours, naive = examples / seconds, naive_examples / naive_seconds
-    print(f"environment      {oracle.environment()}")
+    print(f"environment      {environment.collect('ci', 'derandomized', 'impl')}")
     print(f"parity fuzz      {examples} cases ({checks} checks: values and VJPs) in {seconds:.1f} s: "
           f"{ours:.0f} cases/s, {checks / seconds:.0f} checks/s")
     print(f"naive loop       {naive_examples} cases (value only) in {naive_seconds:.1f} s: {naive:.0f} cases/s")

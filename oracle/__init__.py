@@ -11,7 +11,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from oracle.ops import (  # noqa: E402
     OracleError,
-    environment,
     keras_categorical_crossentropy,
     log_softmax,
     log_softmax_vjp,
@@ -33,7 +32,6 @@ from oracle.ops import (  # noqa: E402
 
 __all__ = [
     "OracleError",
-    "environment",
     "keras_categorical_crossentropy",
     "log_softmax",
     "log_softmax_vjp",

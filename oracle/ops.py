@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import platform
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -145,13 +143,3 @@ def keras_categorical_crossentropy(labels, logits):
     loss = tf.keras.losses.CategoricalCrossentropy(from_logits=True)
     return _run(lambda labels, logits: loss(labels, logits), labels=labels, logits=logits)
 
-
-def environment() -> dict[str, str]:
-    """What the oracle's numbers depend on."""
-    return {
-        "tensorflow": tf.__version__,
-        "numpy": np.__version__,
-        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(unset: on)"),
-        "cpu": platform.processor() or platform.machine(),
-        "python": platform.python_version(),
-    }

@@ -49,10 +49,10 @@ def make_baseline(report_dir: Path, baseline: Path) -> pd.DataFrame:
         raise Unusable(f"{report_dir}: an empty run cannot be a baseline")
     table = summary[CLASS + ["cases", "failures"]].assign(
         ulp_budget=summary["worst_ulp"].fillna(0.0), rel_budget=summary["worst_rel"].fillna(0.0))
+    meta = {"schema": BASELINE_SCHEMA, "environment": run["environment"], "cases": run["cases"]}
     baseline.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(baseline, index=False)
-    environment_path(baseline).write_text(json.dumps(
-        {"schema": BASELINE_SCHEMA, "environment": run["environment"], "cases": run["cases"]}, indent=2) + "\n")
+    output.atomic(baseline, lambda path: table.to_csv(path, index=False))
+    output.atomic(environment_path(baseline), lambda path: path.write_text(json.dumps(meta, indent=2) + "\n"))
     return table
 
 

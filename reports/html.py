@@ -90,7 +90,7 @@ def _misuses(rows: pd.DataFrame) -> str:
     """Per misuse: what it is, the correct call, and the largest divergence found with its input."""
     if rows.empty:
         return ""
-    from tests.misusedb import BY_NAME  # the catalogue's texts
+    from tests.misusedb import BY_NAME, DIVERGING  # the catalogue's texts
 
     parts = ["<h2>Misuses</h2><p>Formulas written instead of the TF op. Each must diverge on its "
              "diverging inputs and coincide under its stated condition; red: it did not.</p><table>"
@@ -98,7 +98,7 @@ def _misuses(rows: pd.DataFrame) -> str:
              "<th>largest divergence (abs / rel, non-finite)</th><th>the input that shows it</th></tr>"]
     for name, group in rows.groupby("op"):
         misuse = BY_NAME[name]
-        diverging = group[group["regime"] == "diverging"]
+        diverging = group[group["regime"] == DIVERGING]
         worst = diverging.sort_values(["special_mismatch", "max_abs_err"], ascending=False).head(1)
         shade = " style='background:#f8d7da'" if not group["passed"].astype(bool).all() else ""
         largest = (f"{worst['max_abs_err'].iloc[0]:.4g} / {worst['max_rel_err'].iloc[0]:.4g}, "

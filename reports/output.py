@@ -52,11 +52,11 @@ def write(out: Path, merged: Merged, environment: dict, exitstatus: int, aborted
         "pytest_exitstatus": int(exitstatus),
         "environment": environment,
     }
-    _atomic(out / "cases.csv", lambda path: rows.to_csv(path, index=False))
-    _atomic(out / "summary.csv", lambda path: summary.to_csv(path, index=False))
+    atomic(out / "cases.csv", lambda path: rows.to_csv(path, index=False))
+    atomic(out / "summary.csv", lambda path: summary.to_csv(path, index=False))
     _save_inputs(out / INPUTS, rows, summary)
-    _atomic(out / "report.html", lambda path: path.write_text(html.render(rows, summary, run), encoding="utf-8"))
-    _atomic(out / "run.json", lambda path: path.write_text(json.dumps(run, indent=2), encoding="utf-8"))
+    atomic(out / "report.html", lambda path: path.write_text(html.render(rows, summary, run), encoding="utf-8"))
+    atomic(out / "run.json", lambda path: path.write_text(json.dumps(run, indent=2), encoding="utf-8"))
     return run
 
 
@@ -81,9 +81,7 @@ def load_cases(out: Path) -> pd.DataFrame:
 
 def _save_inputs(folder: Path, rows: pd.DataFrame, summary: pd.DataFrame) -> None:
     """Inputs of the failing cases and of each class's worst case, as `<case_id>.npz`."""
-    from tests.replay import (
-        arguments,  # imports TensorFlow: only a run's writer needs it
-    )
+    from tests.replay import arguments  # noqa: I001  (imports TensorFlow: only a run's writer needs it)
 
     wanted = list(dict.fromkeys([*rows.loc[~rows["passed"].astype(bool), "case_id"], *summary["worst_case"].dropna()]))
     folder.mkdir(exist_ok=True)
@@ -91,7 +89,7 @@ def _save_inputs(folder: Path, rows: pd.DataFrame, summary: pd.DataFrame) -> Non
     for cid in wanted[:SAVED_INPUTS]:
         case = parse(specs[cid])
         inputs = arguments(case)
-        _atomic(folder / f"{cid}.npz", lambda path, inputs=inputs: np.savez(path, **portable(inputs)))
+        atomic(folder / f"{cid}.npz", lambda path, inputs=inputs: np.savez(path, **portable(inputs)))
 
 
 def portable(arguments: dict[str, object]) -> dict[str, np.ndarray]:
@@ -100,7 +98,7 @@ def portable(arguments: dict[str, object]) -> dict[str, np.ndarray]:
     return {name: a.astype(np.float32) if a.dtype == np_dtype("bfloat16") else a for name, a in arrays.items()}
 
 
-def _atomic(path: Path, write_to: Callable[[Path], object]) -> None:
+def atomic(path: Path, write_to: Callable[[Path], object]) -> None:
     """Write through a temporary file in the same folder, then rename over `path`."""
     temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:

@@ -1,5 +1,5 @@
-"""The pytest plugin (loaded by `-p reports.plugin`): `--report-dir` records every checked case
-and writes the reports when the session ends; `--ops` / `--dtypes` narrow the parity tests.
+"""The pytest plugin (tests/conftest.py loads it): `--report-dir` records every checked case and
+writes the reports when the session ends; `--ops` / `--dtypes` narrow the parity tests.
 
 Tests record through the session fixture `recorder`, before they assert anything.
 """

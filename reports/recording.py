@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from reports.rows import COLUMNS, case_id, row
+from reports.rows import COLUMNS, row
 
 if TYPE_CHECKING:
     from tests.check import CheckResult
@@ -43,10 +43,11 @@ class Recorder:
         if not self.active:
             return
         for result in results:
-            key = (case_id(result.case), result.check)
+            fields = row(result, source, self.report_dir)
+            key = (fields["case_id"], fields["check"])
             if key not in self._seen:
                 self._seen.add(key)
-                self._event("row", **row(result, source, self.report_dir))
+                self._event("row", **fields)
 
     def abort(self, test: str, error: str) -> None:
         if self.active:

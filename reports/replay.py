@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
 from pathlib import Path
 
 import numpy as np
@@ -33,8 +32,8 @@ def replay(case: str, report_dir: Path, candidate: str | None = None) -> str:
 
 def _run_candidate(report_dir: Path) -> str:
     try:
-        return json.loads((report_dir / "run.json").read_text())["environment"]["candidate"]
-    except (OSError, ValueError, KeyError):
+        return output.load(report_dir)[0]["environment"]["candidate"]
+    except (ValueError, KeyError):
         return "impl"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
@@ -108,12 +109,13 @@ def _run_case(record: OpRecord, case: Case, candidate: ModuleType) -> list[Check
     if case.regime.startswith(ERROR_PREFIX):
         tf = outcome(getattr(oracle, record.name), **kwargs)
         return [replace(judge(record, case, "value", inputs, mine, tf), check="error")]
-    # One tape gives TF's value and VJP; the cotangent is drawn for the value's shape. When the
-    # tape fails (the op, or only its gradient), the forward call alone says what the value does.
-    tf_grads = outcome(getattr(oracle, f"{record.name}_vjp"), lambda shape: cotangent(case, shape), **kwargs)
+    # One tape gives TF's value and VJP; the cotangent is drawn (once) for the value's shape. When
+    # the tape fails (the op, or only its gradient), the forward call alone says what the value does.
+    draw = functools.cache(functools.partial(cotangent, case))
+    tf_grads = outcome(getattr(oracle, f"{record.name}_vjp"), draw, **kwargs)
     tf = Outcome(tf_grads.value.value) if not tf_grads.error else outcome(getattr(oracle, record.name), **kwargs)
     axis = case.class_axis if record.has_axis else -1
-    ct = cotangent(case, np.shape(tf.value)) if tf.value is not None else None
+    ct = draw(np.shape(tf.value)) if tf.value is not None else None
     scales = record.scales(inputs, axis, ct)
     results = [judge(record, case, "value", inputs, mine, tf, scales.get("value", 0.0))]
     if ct is None or mine.error:

@@ -23,10 +23,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--ops", "sigmoid", "sigmoid_cross_entropy_with_logits", "--dtypes", "float32"]
 
 
-def tfparity(*args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
+def python(*args: str, pythonpath: Path | None = None, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`python ARGS` with the project (and `pythonpath`, first) importable."""
     env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(pythonpath or ""), str(ROOT)]))}
-    return subprocess.run([sys.executable, "-m", "reports", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def tfparity(*args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
+    return python("-m", "reports", *args, pythonpath=pythonpath)
 
 
 @pytest.fixture(scope="module")
@@ -176,10 +180,8 @@ def test_survives(recorder):
 def test_a_crashed_worker_keeps_its_rows_and_marks_the_run_incomplete(tmp_path):
     (tmp_path / "test_crash.py").write_text(CRASHING_TESTS)
     out = tmp_path / "report"
-    env = os.environ | {"PYTHONPATH": str(ROOT)}
-    subprocess.run([sys.executable, "-m", "pytest", "-c", os.devnull, "--rootdir", str(tmp_path),
-                    "-p", "reports.plugin", "-n", "2", f"--report-dir={out}", str(tmp_path / "test_crash.py")],
-                   cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    python("-m", "pytest", "-c", os.devnull, "--rootdir", str(tmp_path), "-p", "reports.plugin", "-n", "2",
+           f"--report-dir={out}", str(tmp_path / "test_crash.py"), cwd=tmp_path, timeout=300)
     run = json.loads((out / "run.json").read_text())
     cases = output.load_cases(out)
     assert run["status"] == "incomplete"
