@@ -1,7 +1,8 @@
 """Input conversion, dtype policy and axis checks shared by every op.
 
 Precision policy: each op computes in a wider type than its input (float16 and
-bfloat16 in float32, float32 in float64, float64 in float64) and rounds once to
+bfloat16 in float32, float32 in float64, float64 in long double where the platform
+has a wider one, as x86 does) and rounds once to
 the input dtype at the end, so impl's answer is the exact one to within about an
 ULP of the output dtype.  Results are *not* flushed to zero when subnormal
 (TensorFlow's CPU kernels flush them; the harness allows for that explicitly).
@@ -24,7 +25,8 @@ _WIDER = {
     np.dtype(np.float16): np.dtype(np.float32),
     np.dtype(ml_dtypes.bfloat16): np.dtype(np.float32),
     np.dtype(np.float32): np.dtype(np.float64),
-    np.dtype(np.float64): np.dtype(np.float64),
+    # x86's 80-bit long double (64-bit mantissa); where it is plain double this is no wider
+    np.dtype(np.float64): np.dtype(np.longdouble),
 }
 _PYTHON_DEFAULTS = {np.dtype(np.float64): np.float32, np.dtype(np.int64): np.int32}
 

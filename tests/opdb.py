@@ -177,7 +177,7 @@ def _binary_scales(inputs, axis, g):
         g = np.abs(g.astype(np.float64))
         scales["vjp_logits"] = g * (np.abs(1.0 - z) + weight)
         scales["vjp_labels"] = g * (np.abs(x) + np.abs(q - 1.0) * _softplus_terms(x))
-        scales["vjp_pos_weight"] = (g * np.abs(z) * _softplus_terms(x)).sum()
+        scales["vjp_pos_weight"] = _pos_weight_terms(x, z, g).sum()
     return scales
 
 
@@ -187,6 +187,11 @@ def _subnormal_steps(dtype: np.dtype) -> float:
     of absolute precision, which log1p passes on. In units of eps, to add to a scale."""
     info = ml_dtypes.finfo(dtype)
     return float(info.smallest_subnormal) / 2 / float(info.eps)
+
+
+def _pos_weight_terms(x: np.ndarray, z: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """|g * z * softplus(-x)|: the terms TF sums into the pos_weight gradient."""
+    return np.abs(g * z) * _softplus_terms(x)
 
 
 def _sigmoid_ce_scales(inputs, axis, g):
@@ -488,6 +493,29 @@ INTERMEDIATE_OVERFLOW = KnownDivergence(
                        np.array([-np.inf], np.float32), np.array([(1 - 1.9605854) * 2.7581132e38])),),
 )
 
+def _pos_weight_sum_overflow(case, inputs) -> bool:
+    """Whether some order of summing the pos_weight gradient's terms can pass the dtype's max."""
+    x, z = _f64(inputs, "logits"), _f64(inputs, "labels")
+    g = gen.cotangent(case, x.shape).astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool(_pos_weight_terms(x, z, g).sum() > float(ml_dtypes.finfo(inputs["logits"].dtype).max))
+
+
+POS_WEIGHT_SUM_OVERFLOW = KnownDivergence(
+    name="weighted_ce_pos_weight_sum_overflow",
+    what="TF sums the pos_weight gradient's terms g * z * softplus(-x) in the input dtype, so a "
+         "partial sum can overflow where the total is finite: f16 logits [-4e4] * 3, labels "
+         "[1, 1, -1] give inf where the exact gradient is 4e4 (found by the thorough profile at "
+         "f16, regime large).",
+    dtypes=ALL,
+    checks=frozenset({"vjp_pos_weight"}),
+    where=_pos_weight_sum_overflow,
+    evidence=(Evidence("vjp_pos_weight", {"labels": np.array([1.0, 1.0, -1.0], np.float16),
+                                          "logits": np.full(3, -40000.0, np.float16),
+                                          "pos_weight": np.float16(1.0)},
+                       np.float16(np.inf), np.float64(40000.0)),),
+)
+
 INFINITE_LOGIT_WHAT = (
     "TF builds the loss as max(x, 0) - x * z + log1p(exp(-|x|)), which is inf - inf or 0 * inf "
     "at an infinite logit: nan for (z=1, x=+inf) where the exact loss is 0, (z=0, x=-inf) where "
@@ -553,6 +581,7 @@ WEIGHTED_CE = OpRecord(
                                np.array([0.0, 0.0, np.inf])),),
         ),
         INTERMEDIATE_OVERFLOW,
+        POS_WEIGHT_SUM_OVERFLOW,
         KnownDivergence(
             name="weighted_ce_grad_at_zero_logit",
             what="TF builds the loss from abs(x) and relu(-x), whose gradients are 0 at x = 0, so its "
