@@ -21,22 +21,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import oracle  # noqa: E402, F401  (first: it quiets TF's C++ logs, then imports TensorFlow outside the timings)
+import oracle  # noqa: F401  (first: it quiets TF's C++ logs, then imports TensorFlow outside the timings)
 
 # isort: split
-import tensorflow as tf  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.extra import numpy as hnp  # noqa: E402
+import tensorflow as tf
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
-from reports import environment  # noqa: E402
-from tests.check import run_case  # noqa: E402
-from tests.inputs import DTYPES  # noqa: E402
-from tests.opdb import RECORDS  # noqa: E402
-from tests.strategies import cases  # noqa: E402
-from tests.sweep import MAX_SIDE  # noqa: E402
+from reports import environment
+from tfparity.check import run_case
+from tfparity.dtypes import DTYPES
+from tfparity.opdb import RECORDS
+from tfparity.strategies import cases
+from tfparity.sweep import MAX_SIDE
 
 
 def _settings(n: int) -> settings:
@@ -52,7 +52,7 @@ def parity_fuzz(per_op_dtype: int) -> tuple[int, int, float]:
         for dtype in DTYPES:
             @_settings(per_op_dtype)
             @given(cases(record, dtype))
-            def run(case):
+            def run(case, record=record):
                 nonlocal examples, checks
                 results = run_case(record, case)
                 examples += 1

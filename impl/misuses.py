@@ -1,6 +1,6 @@
 """Formulas people write instead of the TF ops, written as they write them: in the input dtype,
 with no stabilising tricks. They are wrong on purpose. The correct functions live in
-`impl.activations` and `impl.losses`; tests/misusedb.py shows where each of these diverges
+`impl.activations` and `impl.losses`; tfparity/misusedb.py shows where each of these diverges
 from TF's correct op, by how much, and when it happens to coincide.
 """
 

@@ -9,7 +9,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from oracle.ops import (  # noqa: E402
+from oracle.ops import (
     OracleError,
     keras_categorical_crossentropy,
     log_softmax,

@@ -126,7 +126,7 @@ def weighted_cross_entropy_with_logits_vjp(cotangent, labels, logits, pos_weight
                 pos_weight=pos_weight)
 
 
-# --- the calls the misuse catalogue compares against (tests/misusedb.py) --------------------------
+# --- the calls the misuse catalogue compares against (tfparity/misusedb.py) --------------------------
 
 def softmax_cross_entropy_with_logits_v1(labels, logits):
     """`tf.compat.v1.nn.softmax_cross_entropy_with_logits`: v2's value, no gradient into labels."""

@@ -14,7 +14,7 @@ PARITY_TESTS = ("tests/test_parity.py", "tests/test_errors.py", "tests/test_misu
 
 
 def main(argv: list[str] | None = None) -> int:
-    if not (ROOT / "tests" / "opdb.py").is_file():
+    if not (ROOT / "tests" / "conftest.py").is_file():
         print(f"tfparity runs from its source checkout (pip install -e .); no tests/ under {ROOT}", file=sys.stderr)
         return 2
     sys.path.insert(0, str(ROOT))

@@ -46,5 +46,5 @@ def collect(profile: str, seed: str, candidate: str) -> dict[str, str]:
         "candidate": candidate,
         "profile": profile,
         "seed": seed,
-        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }

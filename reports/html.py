@@ -90,12 +90,12 @@ def _misuses(rows: pd.DataFrame) -> str:
     """Per misuse: what it is, the correct call, and the largest divergence found with its input."""
     if rows.empty:
         return ""
-    from tests.misusedb import BY_NAME, DIVERGING  # the catalogue's texts
+    from tfparity.misusedb import BY_NAME, DIVERGING  # the catalogue's texts
 
-    parts = ["<h2>Misuses</h2><p>Formulas written instead of the TF op. Each must diverge on its "
-             "diverging inputs and coincide under its stated condition; red: it did not.</p><table>"
-             "<tr><th>misuse</th><th>what it computes instead</th><th>correct call</th><th>cases</th>"
-             "<th>largest divergence (abs / rel, non-finite)</th><th>the input that shows it</th></tr>"]
+    parts = [("<h2>Misuses</h2><p>Formulas written instead of the TF op. Each must diverge on its "
+              "diverging inputs and coincide under its stated condition; red: it did not.</p><table>"
+              "<tr><th>misuse</th><th>what it computes instead</th><th>correct call</th><th>cases</th>"
+              "<th>largest divergence (abs / rel, non-finite)</th><th>the input that shows it</th></tr>")]
     for name, group in rows.groupby("op"):
         misuse = BY_NAME[name]
         diverging = group[group["regime"] == DIVERGING]

@@ -18,7 +18,8 @@ import pandas as pd
 from reports import html
 from reports.recording import Merged
 from reports.summary import summarize
-from tests.inputs import np_dtype, parse
+from tfparity.dtypes import np_dtype
+from tfparity.inputs import parse
 
 RUN_SCHEMA = "tfparity-run/1"
 ROWS, INPUTS = "rows", "inputs"
@@ -81,7 +82,7 @@ def load_cases(out: Path) -> pd.DataFrame:
 
 def _save_inputs(folder: Path, rows: pd.DataFrame, summary: pd.DataFrame) -> None:
     """Inputs of the failing cases and of each class's worst case, as `<case_id>.npz`."""
-    from tests.replay import arguments  # noqa: I001  (imports TensorFlow: only a run's writer needs it)
+    from tfparity.describe import arguments
 
     wanted = list(dict.fromkeys([*rows.loc[~rows["passed"].astype(bool), "case_id"], *summary["worst_case"].dropna()]))
     folder.mkdir(exist_ok=True)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import settings
 
 from reports import environment, output, recording
-from tests import profiles
+from tfparity import profiles
 
 RECORDER = pytest.StashKey[recording.Recorder]()
 CRASHES = pytest.StashKey[list[str]]()

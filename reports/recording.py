@@ -19,7 +19,7 @@ import pandas as pd
 from reports.rows import COLUMNS, row
 
 if TYPE_CHECKING:
-    from tests.check import CheckResult
+    from tfparity.check import CheckResult
 
 
 class Recorder:
@@ -31,7 +31,7 @@ class Recorder:
         self._file = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(path, "a", buffering=1, encoding="utf-8")
+            self._file = open(path, "a", buffering=1, encoding="utf-8")  # noqa: SIM115  (open for the session)
             self._event("start", worker=worker, pid=os.getpid())
 
     @property

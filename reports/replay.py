@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from reports import output
-from tests.inputs import parse
-from tests.replay import arguments as replay_arguments
-from tests.replay import describe
+from tfparity.describe import arguments as replay_arguments
+from tfparity.describe import describe
+from tfparity.inputs import parse
 
 
 def replay(case: str, report_dir: Path, candidate: str | None = None) -> str:

@@ -6,10 +6,11 @@ import hashlib
 import math
 from typing import TYPE_CHECKING
 
-from tests.inputs import Case, np_dtype
+from tfparity.dtypes import np_dtype
+from tfparity.inputs import Case
 
-if TYPE_CHECKING:  # tests.check imports TensorFlow, which a session's controller never needs
-    from tests.check import CheckResult
+if TYPE_CHECKING:  # tfparity.check imports TensorFlow, which a session's controller never needs
+    from tfparity.check import CheckResult
 
 COLUMNS = (
     "case_id", "op", "check", "dtype", "shape", "axis", "label_kind", "regime", "source",

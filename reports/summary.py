@@ -43,9 +43,9 @@ def _names(column: pd.Series) -> str:
 
 def one_screen(run: dict, summary: pd.DataFrame, out: object, shown: int = 12) -> str:
     """What a terminal shows after a run: the verdict, failures per op and dtype, where to look."""
-    lines = [f"tfparity: {run['status'].upper()} run: {run['cases']} cases, {run['rows']} checks, "
-             f"{run['failures']} failing (profile {run['environment'].get('profile')}, "
-             f"seed {run['environment'].get('seed')})"]
+    lines = [(f"tfparity: {run['status'].upper()} run: {run['cases']} cases, {run['rows']} checks, "
+              f"{run['failures']} failing (profile {run['environment'].get('profile')}, "
+              f"seed {run['environment'].get('seed')})")]
     lines += [f"  incomplete: {p}" for p in run["problems"][:5]]
     if not summary.empty:
         grid = summary.pivot_table(index="op", columns="dtype", values=["cases", "failures"], aggfunc="sum")

@@ -2,7 +2,7 @@
 
 from hypothesis import settings
 
-from tests import profiles
+from tfparity import profiles
 
 # Recording and reports (`--report-dir`), op and dtype selection (`--ops`, `--dtypes`).
 pytest_plugins = ["reports.plugin"]

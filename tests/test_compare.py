@@ -4,7 +4,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from tests.compare import Tolerance, compare, flush_floor, ulp_distance
+from tfparity.compare import Tolerance, compare, flush_floor, ulp_distance
 
 FLOATS = [np.float16, ml_dtypes.bfloat16, np.float32, np.float64]
 

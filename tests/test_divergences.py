@@ -10,8 +10,8 @@ import pytest
 
 import impl
 import oracle
-from tests.compare import Tolerance, compare
-from tests.opdb import BY_NAME, RECORDS
+from tfparity.compare import Tolerance, compare
+from tfparity.opdb import BY_NAME, RECORDS
 
 EXACT = Tolerance(2, 0, "impl is within 2 ULP of the exact answer")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 import oracle
-from tests.check import outcome, run_case
-from tests.inputs import DTYPES
-from tests.opdb import RECORDS
+from tfparity.check import outcome, run_case
+from tfparity.dtypes import DTYPES
+from tfparity.opdb import RECORDS
 
 ERROR_INPUTS = [
     pytest.param(record, error, dtype, id=f"{record.name}-{error.name}-{dtype}")

@@ -14,9 +14,9 @@ from hypothesis import find, settings
 
 import impl
 from impl._tensors import class_axis, float_tensor, same_dtype, widen
-from tests.check import run_case
-from tests.opdb import SIGMOID_CE, SOFTMAX, SOFTMAX_CE, WEIGHTED_CE
-from tests.strategies import cases
+from tfparity.check import run_case
+from tfparity.opdb import SIGMOID_CE, SOFTMAX, SOFTMAX_CE, WEIGHTED_CE
+from tfparity.strategies import cases
 
 
 def candidate(**overrides) -> SimpleNamespace:

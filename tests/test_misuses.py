@@ -14,11 +14,17 @@ from hypothesis.extra import numpy as hnp
 
 import oracle
 from impl import misuses
-from tests.check import run_misuse
-from tests.misusedb import COINCIDING, DIVERGING, DTYPES, MISUSES, misuse_cases
-from tests.replay import describe
+from tfparity.check import run_misuse
+from tfparity.describe import describe
+from tfparity.misusedb import (
+    COINCIDING,
+    DIVERGING,
+    MISUSE_DTYPES,
+    MISUSES,
+    misuse_cases,
+)
 
-CASES = [pytest.param(m, d, r, id=f"{m.name}-{d}-{r}") for m in MISUSES for d in DTYPES for r in (DIVERGING, COINCIDING)]
+CASES = [pytest.param(m, d, r, id=f"{m.name}-{d}-{r}") for m in MISUSES for d in MISUSE_DTYPES for r in (DIVERGING, COINCIDING)]
 
 
 @pytest.mark.parametrize("misuse, dtype, regime", CASES)

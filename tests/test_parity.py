@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from tests.check import CheckResult, run_case
-from tests.inputs import DTYPES
-from tests.opdb import RECORDS
-from tests.replay import describe
-from tests.strategies import cases
-from tests.sweep import sweep
+from tfparity.check import CheckResult, run_case
+from tfparity.describe import describe
+from tfparity.dtypes import DTYPES
+from tfparity.opdb import RECORDS
+from tfparity.strategies import cases
+from tfparity.sweep import sweep
 
 OP_DTYPES = [pytest.param(r, d, id=f"{r.name}-{d}") for r in RECORDS for d in DTYPES]
 

@@ -26,7 +26,8 @@ SMALL = ["--ops", "sigmoid", "sigmoid_cross_entropy_with_logits", "--dtypes", "f
 def python(*args: str, pythonpath: Path | None = None, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
     """`python ARGS` with the project (and `pythonpath`, first) importable."""
     env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(pythonpath or ""), str(ROOT)]))}
-    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)
 
 
 def tfparity(*args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
@@ -164,9 +165,9 @@ def test_replay_reproduces_a_failing_case(tmp_path):
 
 CRASHING_TESTS = '''
 import os
-from tests.check import run_case
-from tests.inputs import Case
-from tests.opdb import BY_NAME
+from tfparity.check import run_case
+from tfparity.inputs import Case
+from tfparity.opdb import BY_NAME
 
 def test_records_then_crashes(recorder):
     recorder.add(run_case(BY_NAME["sigmoid"], Case("sigmoid", "float32", (3,))), source="sweep")

@@ -18,12 +18,13 @@ from hypothesis import strategies as st
 
 import oracle
 from impl import misuses
-from tests.compare import Tolerance
-from tests.inputs import Case, np_dtype
-from tests.records import Inputs
+from tfparity.compare import Tolerance
+from tfparity.dtypes import f64, np_dtype, softplus
+from tfparity.inputs import Case, one_hot_along
+from tfparity.records import Inputs
 
 DIVERGING, COINCIDING = "diverging", "coinciding"
-DTYPES = ("float32", "float64")
+MISUSE_DTYPES = ("float32", "float64")
 # Coinciding means within 1000 eps of TF's dtype, relative to 1 + |TF's value|: loose enough for
 # any formula's rounding. Diverging inputs are built so the misuse is off by at least DIVERGES_BY
 # of 1 + |TF| (about 80 times the float32 match tolerance), or in nan / inf places.
@@ -78,8 +79,7 @@ def _logits(case: Case, scale: float = 3.0) -> np.ndarray:
 
 
 def _one_hot(case: Case) -> np.ndarray:
-    n, c = case.shape
-    return np.eye(c)[case.rng(1).integers(0, c, n)]
+    return one_hot_along(case.rng(1), case.shape, len(case.shape) - 1)
 
 
 def _confident(labels: np.ndarray) -> np.ndarray:
@@ -193,20 +193,12 @@ def _soft_labels(case: Case) -> Inputs:
 
 # --- exact gaps, in float64 --------------------------------------------------------------------
 
-def _f64(inputs: Inputs, name: str) -> np.ndarray:
-    return np.asarray(inputs[name], np.float64)
-
-
-def _softplus(x: np.ndarray) -> np.ndarray:
-    return np.logaddexp(0.0, x)
-
-
 def _lse(x: np.ndarray) -> np.ndarray:
     return np.logaddexp.reduce(x, axis=-1)
 
 
 def _sigmoid_ce(p: np.ndarray, q: np.ndarray) -> np.ndarray:
-    return p * _softplus(-q) + (1.0 - p) * _softplus(q)
+    return p * softplus(-q) + (1.0 - p) * softplus(q)
 
 
 def _softmax_ce(p: np.ndarray, q: np.ndarray) -> np.ndarray:
@@ -215,13 +207,13 @@ def _softmax_ce(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 def _missing_negative_half(inputs: Inputs) -> np.ndarray:
     """The misuse drops (1 - p) * softplus(q): it is short by exactly that."""
-    p, q = _f64(inputs, "labels"), _f64(inputs, "logits")
-    return -(1.0 - p) * _softplus(q)
+    p, q = f64(inputs, "labels"), f64(inputs, "logits")
+    return -(1.0 - p) * softplus(q)
 
 
 def _ce_gap(misused_loss, correct_loss) -> Callable[[Inputs], np.ndarray]:
-    return lambda inputs: misused_loss(_f64(inputs, "labels"), _f64(inputs, "logits")) - correct_loss(
-        _f64(inputs, "labels"), _f64(inputs, "logits"))
+    return lambda inputs: misused_loss(f64(inputs, "labels"), f64(inputs, "logits")) - correct_loss(
+        f64(inputs, "labels"), f64(inputs, "logits"))
 
 
 # --- the catalogue ------------------------------------------------------------------------------
@@ -347,7 +339,7 @@ MISUSES: tuple[Misuse, ...] = (
         misused=lambda i: misuses.summed_example_losses(i["labels"], i["logits"]),
         reference=lambda i: oracle.keras_categorical_crossentropy(labels=i["labels"], logits=i["logits"]),
         shapes=_batch_of(coinciding_batch=1),
-        gap=lambda i: (len(i["labels"]) - 1) * _softmax_ce(_f64(i, "labels"), _f64(i, "logits")).mean(),
+        gap=lambda i: (len(i["labels"]) - 1) * _softmax_ce(f64(i, "labels"), f64(i, "logits")).mean(),
     ),
     Misuse(
         name="v1_softmax_ce_label_gradient",
@@ -361,8 +353,8 @@ MISUSES: tuple[Misuse, ...] = (
         reference=lambda i: oracle.softmax_cross_entropy_with_logits_vjp(
             i["cotangent"], labels=i["labels"], logits=i["logits"])["labels"],
         shapes=_batch_of(coinciding_classes=1),
-        gap=lambda i: _f64(i, "cotangent")[..., None] * (_f64(i, "logits") - np.logaddexp.reduce(
-            _f64(i, "logits"), axis=-1, keepdims=True)),
+        gap=lambda i: f64(i, "cotangent")[..., None] * (f64(i, "logits") - np.logaddexp.reduce(
+            f64(i, "logits"), axis=-1, keepdims=True)),
     ),
 )
 BY_NAME = {m.name: m for m in MISUSES}

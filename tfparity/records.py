@@ -1,4 +1,10 @@
-"""The shape of an op record: everything the harness knows about one op, in one place."""
+"""The shape of an op record: everything the harness knows about one op, in one place.
+
+A record names the functions it checks (impl's, TF's through `oracle`), builds its inputs from a
+`Case`, and keeps its tolerances and its known divergences. A divergence is data in the manner of
+jax2tf's limitations: the devices, modes and dtypes it was measured on and a `When` over the
+probed backend; it explains mismatches exactly where it applies, and nowhere else.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tests.compare import Tolerance
-from tests.inputs import Case, np_dtype
+from tfparity.backend import ALWAYS, Backend, When
+from tfparity.compare import Tolerance
+from tfparity.dtypes import np_dtype
+from tfparity.inputs import Case
 
 Inputs = dict[str, np.ndarray]
 Mask = np.ndarray | bool
@@ -31,9 +39,12 @@ class Evidence:
 
 @dataclass(frozen=True)
 class KnownDivergence:
-    """Where TF departs from the exact answer, or from itself across dtypes, and impl does not follow.
+    """Where TF departs from the exact answer, or from itself across backends, and impl does not follow.
 
-    `where(case, inputs)` marks the output elements it explains (True: the whole case).
+    It applies to a case when the case's dtype is in `dtypes`, the backend's device and mode are
+    in `devices` and `modes`, and `when` holds for the backend and dtype; `where(case, inputs)`
+    then marks the output elements it explains (True: the whole case). Where it does not apply,
+    TF must agree with the candidate: a divergence that vanished is a finding.
     """
 
     name: str
@@ -42,6 +53,18 @@ class KnownDivergence:
     checks: frozenset[str]
     where: Callable[[Case, Inputs], Mask]
     evidence: tuple[Evidence, ...]
+    when: When = ALWAYS
+    devices: frozenset[str] = frozenset({"cpu"})
+    modes: frozenset[str] = frozenset({"eager"})
+
+    def applies(self, backend: Backend, dtype: str) -> bool:
+        return (dtype in self.dtypes and backend.device in self.devices and backend.mode in self.modes
+                and self.when.holds(backend, dtype))
+
+    def conditions(self) -> str:
+        """Where it holds, in words."""
+        return (f"dtypes {'/'.join(sorted(self.dtypes))}; devices {'/'.join(sorted(self.devices))}; "
+                f"modes {'/'.join(sorted(self.modes))}; {self.when.what}")
 
 
 @dataclass(frozen=True)
@@ -55,9 +78,15 @@ class ErrorInput:
 
 @dataclass(frozen=True)
 class OpRecord:
-    """One op: its functions (looked up by name in impl / oracle), inputs, tolerances and quirks."""
+    """One op: its functions, inputs, tolerances and quirks.
 
-    name: str
+    `reference` is impl's function and `tf` TF's (from `oracle`); a candidate module provides
+    the function of the same name and its `<name>_vjp`.
+    """
+
+    reference: Callable
+    tf: Callable
+    tf_vjp: Callable
     build: Callable[[Case], Inputs]
     grads: tuple[str, ...]
     value_tolerance: Mapping[str, Tolerance]
@@ -71,6 +100,14 @@ class OpRecord:
     errors: tuple[ErrorInput, ...] = ()
     min_rank: int = 1
     max_rank: int = 6
+
+    @property
+    def name(self) -> str:
+        return self.reference.__name__
+
+    def candidate_functions(self, candidate: object) -> tuple[Callable, Callable]:
+        """The candidate's value and VJP functions for this op."""
+        return getattr(candidate, self.name), getattr(candidate, f"{self.name}_vjp")
 
     def call_kwargs(self, case: Case, inputs: Inputs) -> dict[str, object]:
         """The op's arguments: its inputs, and the axis when the case names one."""
@@ -92,5 +129,6 @@ class OpRecord:
     def tolerance(self, check: str, dtype: str) -> Tolerance:
         return (self.value_tolerance if check == "value" else self.vjp_tolerance)[dtype]
 
-    def divergences_for(self, case: Case, check: str) -> list[KnownDivergence]:
-        return [d for d in self.divergences if case.dtype in d.dtypes and check in d.checks]
+    def divergences_for(self, case: Case, check: str, backend: Backend) -> list[KnownDivergence]:
+        """The divergences that may explain `check` of `case` on `backend`."""
+        return [d for d in self.divergences if check in d.checks and d.applies(backend, case.dtype)]

@@ -6,8 +6,8 @@ import itertools
 import zlib
 from collections.abc import Iterator
 
-from tests.inputs import Case
-from tests.records import OpRecord
+from tfparity.inputs import Case
+from tfparity.records import OpRecord
 
 # Sides per rank keep every case at a few hundred elements at most.
 MAX_SIDE = {1: 16, 2: 12, 3: 6, 4: 4, 5: 3, 6: 3}

@@ -11,10 +11,12 @@ import numpy as np
 
 import impl
 import oracle
-from tests.compare import Comparison, Tolerance, compare
-from tests.inputs import Case, cotangent
-from tests.misusedb import DIVERGES_BY, DIVERGING, MATCH, Misuse
-from tests.records import ERROR_PREFIX, Inputs, OpRecord
+from tfparity import backend as backends
+from tfparity.backend import Backend
+from tfparity.compare import Comparison, Tolerance, compare
+from tfparity.inputs import Case, cotangent
+from tfparity.misusedb import DIVERGES_BY, DIVERGING, MATCH, Misuse
+from tfparity.records import ERROR_PREFIX, Inputs, OpRecord
 
 _TF_CATEGORIES = {"InvalidArgumentError": "InvalidArgument", "ValueError": "InvalidArgument",
                   "TypeError": "InvalidArgument", "AbortedError": "Aborted"}
@@ -36,7 +38,7 @@ def outcome(fn, *args, **kwargs) -> Outcome:
         return Outcome(error=_TF_CATEGORIES.get(error.tf_class, error.tf_class), message=error.message)
     except impl.InvalidArgumentError as error:
         return Outcome(error="InvalidArgument", message=str(error))
-    except Exception as error:  # a candidate's crash is a finding, not a harness failure
+    except Exception as error:  # noqa: BLE001  (a candidate's crash is a finding, not a harness failure)
         return Outcome(error=f"crash:{type(error).__name__}", message=str(error))
 
 
@@ -68,11 +70,12 @@ class CheckResult:
         return f"{self.check}: {metrics} {self.detail} known={list(self.known)}".strip()
 
 
-def judge(record: OpRecord, case: Case, check: str, inputs: Inputs,
-          mine: Outcome, tf: Outcome, scale: np.ndarray | float = 0.0) -> CheckResult:
-    """Compare both sides' outcomes for one check, letting known divergences explain mismatches."""
+def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcome, tf: Outcome,
+          backend: Backend, scale: np.ndarray | float = 0.0) -> CheckResult:
+    """Compare both sides' outcomes for one check, letting the known divergences that apply on
+    `backend` explain mismatches."""
     tolerance = record.tolerance(check, case.dtype)
-    divergences = record.divergences_for(case, check)
+    divergences = record.divergences_for(case, check, backend)
     if mine.error or tf.error:
         covering = tuple(d.name for d in divergences if _covers_whole_case(d, case, inputs))
         agree = mine.error == tf.error
@@ -90,41 +93,43 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs,
     axis = case.class_axis if record.has_axis else None
     masks = [(d.name, _explained(d.where(case, inputs), want.shape, axis)) for d in divergences]
     ignore = np.logical_or.reduce([m for _, m in masks]) if masks else False
-    comparison = compare(got, want, tolerance, scale, ignore)
+    comparison = compare(got, want, tolerance, scale, ignore, flush=backend.flushes(case.dtype))
     known = tuple(name for name, mask in masks if (comparison.failing & mask).any())
     return CheckResult(case, check, tolerance, comparison, known, "")
 
 
-def run_case(record: OpRecord, case: Case, candidate: ModuleType = impl) -> list[CheckResult]:
+def run_case(record: OpRecord, case: Case, candidate: ModuleType = impl,
+             backend: Backend | None = None) -> list[CheckResult]:
     """Every check of `case`: the value, then each input's VJP when both sides gave a value;
-    an error input has a single `error` check."""
+    an error input has a single `error` check. `backend` defaults to this machine's, probed."""
     with np.errstate(all="ignore"):
-        return _run_case(record, case, candidate)
+        return _run_case(record, case, candidate, backend or backends.current())
 
 
-def _run_case(record: OpRecord, case: Case, candidate: ModuleType) -> list[CheckResult]:
+def _run_case(record: OpRecord, case: Case, candidate: ModuleType, backend: Backend) -> list[CheckResult]:
     kwargs = record.arguments(case)
     inputs = {name: value for name, value in kwargs.items() if name != "axis"}
-    mine = outcome(getattr(candidate, record.name), **kwargs)
+    value_fn, vjp_fn = record.candidate_functions(candidate)
+    mine = outcome(value_fn, **kwargs)
     if case.regime.startswith(ERROR_PREFIX):
-        tf = outcome(getattr(oracle, record.name), **kwargs)
-        return [replace(judge(record, case, "value", inputs, mine, tf), check="error")]
+        tf = outcome(record.tf, **kwargs)
+        return [replace(judge(record, case, "value", inputs, mine, tf, backend), check="error")]
     # One tape gives TF's value and VJP; the cotangent is drawn (once) for the value's shape. When
     # the tape fails (the op, or only its gradient), the forward call alone says what the value does.
     draw = functools.cache(functools.partial(cotangent, case))
-    tf_grads = outcome(getattr(oracle, f"{record.name}_vjp"), draw, **kwargs)
-    tf = Outcome(tf_grads.value.value) if not tf_grads.error else outcome(getattr(oracle, record.name), **kwargs)
+    tf_grads = outcome(record.tf_vjp, draw, **kwargs)
+    tf = Outcome(tf_grads.value.value) if not tf_grads.error else outcome(record.tf, **kwargs)
     axis = case.class_axis if record.has_axis else -1
     ct = draw(np.shape(tf.value)) if tf.value is not None else None
     scales = record.scales(inputs, axis, ct)
-    results = [judge(record, case, "value", inputs, mine, tf, scales.get("value", 0.0))]
+    results = [judge(record, case, "value", inputs, mine, tf, backend, scales.get("value", 0.0))]
     if ct is None or mine.error:
         return results
-    mine_grads = outcome(getattr(candidate, f"{record.name}_vjp"), ct, **kwargs)
+    mine_grads = outcome(vjp_fn, ct, **kwargs)
     for name in record.grads:
         results.append(judge(
             record, case, f"vjp_{name}", inputs,
-            _pick(mine_grads, name), _pick(tf_grads, name), scales.get(f"vjp_{name}", 0.0)))
+            _pick(mine_grads, name), _pick(tf_grads, name), backend, scales.get(f"vjp_{name}", 0.0)))
     return results
 
 

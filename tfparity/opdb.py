@@ -11,14 +11,17 @@ from __future__ import annotations
 import ml_dtypes
 import numpy as np
 
+import impl
+import oracle
 from impl._tensors import sum_to_shape
 from impl.activations import sigmoid_wide, softmax_wide
-from tests import inputs as gen
-from tests.compare import Tolerance
-from tests.records import ErrorInput, Evidence, KnownDivergence, OpRecord
+from tfparity import inputs as gen
+from tfparity.backend import ONEDNN, flushes_subnormals, on_kernel
+from tfparity.compare import Tolerance
+from tfparity.dtypes import DTYPES, f64
+from tfparity.records import ErrorInput, Evidence, KnownDivergence, OpRecord
 
-ALL = frozenset(gen.DTYPES)
-F32_BF16 = frozenset({"float32", "bfloat16"})
+ALL = frozenset(DTYPES)
 ALL_REGIMES = tuple(gen.REGIMES)
 
 def per_dtype(reason: str, float16: Tolerance, bfloat16: Tolerance, float32: Tolerance,
@@ -26,9 +29,6 @@ def per_dtype(reason: str, float16: Tolerance, bfloat16: Tolerance, float32: Tol
     """A tolerance table; `reason` is prefixed to each entry's own reason."""
     table = {"float16": float16, "bfloat16": bfloat16, "float32": float32, "float64": float64}
     return {k: Tolerance(t.ulp, t.abs_eps, f"{reason} {t.reason}".strip()) for k, t in table.items()}
-
-def _f64(inputs, name):
-    return np.asarray(inputs[name], np.float64)
 
 def _shift(x: np.ndarray, axis: int) -> np.ndarray:
     """|x - max|, the size of the shifted logits TF subtracts from."""
@@ -48,15 +48,19 @@ def _axis(case: gen.Case) -> int:
 
 # --- divergences shared by several records ----------------------------------------------------
 
+ON_ONEDNN = on_kernel("softmax", ONEDNN)
+
 ONEDNN_RANK_LIMIT = KnownDivergence(
     name="softmax_onednn_rank_limit",
-    what="f32/bf16 tf.nn.softmax runs on oneDNN, which aborts for rank 0 and rank >= 6 "
-         "(AbortedError 'Input dims must be <= 5 and >=1'); f16/f64 accept rank >= 6 and raise "
+    what="tf.nn.softmax on its oneDNN kernel aborts for rank 0 and rank >= 6 (AbortedError "
+         "'Input dims must be <= 5 and >=1'); the Eigen kernel accepts rank >= 6 and raises "
          "InvalidArgumentError for rank 0. impl computes any rank >= 1 and raises "
-         "InvalidArgumentError for rank 0 in every dtype.",
-    dtypes=F32_BF16,
+         "InvalidArgumentError for rank 0. Which dtypes take oneDNN depends on the CPU "
+         "(measured: f32/bf16 on an AMD EPYC, f16 too on a Sapphire Rapids Xeon): the probe decides.",
+    dtypes=ALL,
     checks=frozenset({"value"}),
     where=lambda case, inputs: not 1 <= np.ndim(inputs["logits"]) <= 5,
+    when=ON_ONEDNN,
     evidence=(
         Evidence("value", {"logits": np.ones((1, 1, 1, 1, 2, 3), np.float32)}, "AbortedError",
                  np.full((1, 1, 1, 1, 2, 3), 1 / 3)),
@@ -64,22 +68,34 @@ ONEDNN_RANK_LIMIT = KnownDivergence(
     ),
 )
 
-FLUSHES_SUBNORMALS = KnownDivergence(
-    name="flush_to_zero",
-    what="TF's CPU kernels run flush-to-zero / denormals-are-zero in their f32 and f64 "
-         "arithmetic: subnormal results become 0 (f64 sigmoid(-740) too), subnormal inputs act as "
-         "0, oneDNN's f32 softmax zeroes results up to ~2x the smallest normal, and a flushed "
-         "intermediate times an O(1) factor zeroes a small normal result. impl keeps them all; "
-         "compare() accepts differences below tests.compare.flush_floor(dtype).",
+ONEDNN_ZEROES_SMALL_NORMALS = KnownDivergence(
+    name="softmax_onednn_zeroes_small_normals",
+    what="tf.nn.softmax on its oneDNN kernel zeroes results up to about twice the smallest normal "
+         "(f32 softmax([0, -87]) is [1, 0]; exact [1, 1.65e-38]); Eigen keeps them. compare() "
+         "accepts differences below tfparity.compare.flush_floor(dtype) where TF flushes.",
     dtypes=ALL,
     checks=frozenset(),
     where=lambda case, inputs: False,
+    when=ON_ONEDNN,
+    evidence=(Evidence("value", {"logits": np.array([0.0, -87.0], np.float32)},
+                       np.array([1.0, 0.0], np.float32), np.array([1.0, np.exp(-87.0)]) / (1.0 + np.exp(-87.0))),),
+)
+
+FLUSHES_SUBNORMALS = KnownDivergence(
+    name="flush_to_zero",
+    what="TF's CPU kernels run flush-to-zero / denormals-are-zero in their f32 and f64 "
+         "arithmetic (where the probe finds subnormal results flushed): subnormal results become 0 "
+         "(f64 sigmoid(-740) too), subnormal inputs act as 0, and a flushed intermediate times an "
+         "O(1) factor zeroes a small normal result. impl keeps them all; compare() accepts "
+         "differences below tfparity.compare.flush_floor(dtype) on such backends.",
+    dtypes=ALL,
+    checks=frozenset(),
+    where=lambda case, inputs: False,
+    when=flushes_subnormals(),
     evidence=(
         Evidence("value", {"logits": np.array([0.0, -95.0, -100.0, -103.0], np.float32)},
                  np.array([1.0, 0.0, 0.0, 0.0], np.float32),
                  np.exp([0.0, -95.0, -100.0, -103.0]) / np.exp([0.0, -95.0, -100.0, -103.0]).sum()),
-        Evidence("value", {"logits": np.array([0.0, -87.0], np.float32)},
-                 np.array([1.0, 0.0], np.float32), np.array([1.0, np.exp(-87.0)]) / (1.0 + np.exp(-87.0))),
     ),
 )
 
@@ -118,7 +134,7 @@ def _sum_terms(x: np.ndarray, axis: int) -> float:
 
 
 def _softmax_scales(inputs, axis, g):
-    y, rel = _exp_terms(_f64(inputs, "logits"), axis)
+    y, rel = _exp_terms(f64(inputs, "logits"), axis)
     scales = {"value": y * rel}
     if g is not None:
         g = np.abs(g.astype(np.float64))
@@ -131,7 +147,7 @@ def _softmax_scales(inputs, axis, g):
 
 
 def _log_softmax_scales(inputs, axis, g):
-    y, rel = _exp_terms(_f64(inputs, "logits"), axis)
+    y, rel = _exp_terms(f64(inputs, "logits"), axis)
     scales = {"value": rel}
     if g is not None:
         g = np.abs(g.astype(np.float64))
@@ -140,13 +156,13 @@ def _log_softmax_scales(inputs, axis, g):
 
 
 def _sigmoid_scales(inputs, axis, g):
-    x = _f64(inputs, "x")
+    x = f64(inputs, "x")
     return {"value": 0.0, "vjp_x": 0.0 if g is None else np.abs(g.astype(np.float64)) * sigmoid_wide(x)}
 
 def _softmax_ce_scales(inputs, axis, g):
-    x = _f64(inputs, "logits")
+    x = f64(inputs, "logits")
     y, rel = _exp_terms(x, axis)
-    z = np.broadcast_to(_f64(inputs, "labels"), x.shape)
+    z = np.broadcast_to(f64(inputs, "labels"), x.shape)
     scales = {"value": (1.0 + _sum_terms(x, axis)) * (np.abs(z) * rel).sum(axis=axis)}
     if g is not None:
         g = np.expand_dims(np.abs(g.astype(np.float64)), axis)
@@ -157,7 +173,7 @@ def _softmax_ce_scales(inputs, axis, g):
 
 
 def _sparse_ce_scales(inputs, axis, g):
-    x = _f64(inputs, "logits")
+    x = f64(inputs, "logits")
     y, rel = _exp_terms(x, -1)
     labels = inputs["labels"][..., None]
     scales = {"value": np.take_along_axis(rel, labels.astype(np.intp), axis=-1)[..., 0]}
@@ -169,8 +185,8 @@ def _sparse_ce_scales(inputs, axis, g):
 
 def _binary_scales(inputs, axis, g):
     """Weighted CE: TF adds (1 - z) * x and (1 + (q - 1) z) * (log1p(exp(-|x|)) + max(-x, 0))."""
-    x, z = _f64(inputs, "logits"), _f64(inputs, "labels")
-    q = _f64(inputs, "pos_weight") if "pos_weight" in inputs else 1.0
+    x, z = f64(inputs, "logits"), f64(inputs, "labels")
+    q = f64(inputs, "pos_weight") if "pos_weight" in inputs else 1.0
     weight = 1.0 + np.abs((q - 1.0) * z)  # TF's 1 + (q - 1) * z, with its own rounding
     scales = {"value": np.abs((1.0 - z) * x) + weight * (_softplus_terms(x) + _subnormal_steps(inputs["logits"].dtype))}
     if g is not None:
@@ -196,7 +212,7 @@ def _pos_weight_terms(x: np.ndarray, z: np.ndarray, g: np.ndarray) -> np.ndarray
 
 def _sigmoid_ce_scales(inputs, axis, g):
     """Sigmoid CE: TF adds max(x, 0), -x * z and log1p(exp(-|x|)), which cancel for z near 1."""
-    x, z = _f64(inputs, "logits"), _f64(inputs, "labels")
+    x, z = f64(inputs, "logits"), f64(inputs, "labels")
     scales = _binary_scales(inputs, axis, g)
     scales["value"] = (np.maximum(x, 0.0) + np.abs(x * z) + np.log1p(np.exp(-np.abs(x)))
                        + _subnormal_steps(inputs["logits"].dtype))
@@ -222,7 +238,9 @@ def _axis_errors(extra: dict[str, object] | None = None) -> tuple[ErrorInput, ..
     )
 
 SOFTMAX = OpRecord(
-    name="softmax",
+    reference=impl.softmax,
+    tf=oracle.softmax,
+    tf_vjp=oracle.softmax_vjp,
     build=gen.activation_inputs,
     grads=("logits",),
     has_axis=True,
@@ -234,11 +252,13 @@ SOFTMAX = OpRecord(
     scales=_softmax_scales,
     divergences=(
         ONEDNN_RANK_LIMIT,
+        ONEDNN_ZEROES_SMALL_NORMALS,
         KnownDivergence(
             name="softmax_nonfinite_row_partial_nan",
-            what="A softmax row holding +inf or nan: f32/bf16 (oneDNN) give nan at that entry and 0 "
-                 "elsewhere; f16/f64 (Eigen) give an all-nan row, as IEEE arithmetic and impl do.",
-            dtypes=F32_BF16,
+            what="A softmax row holding +inf or nan: the oneDNN kernel gives nan at that entry and 0 "
+                 "elsewhere; the Eigen kernel gives an all-nan row, as IEEE arithmetic and impl do.",
+            dtypes=ALL,
+            when=ON_ONEDNN,
             checks=frozenset({"value", "vjp_logits"}),
             where=lambda case, inputs: _rows_where(
                 np.isnan(inputs["logits"].astype(np.float64)) | np.isposinf(inputs["logits"].astype(np.float64)),
@@ -256,7 +276,9 @@ SOFTMAX = OpRecord(
 
 
 LOG_SOFTMAX = OpRecord(
-    name="log_softmax",
+    reference=impl.log_softmax,
+    tf=oracle.log_softmax,
+    tf_vjp=oracle.log_softmax_vjp,
     build=gen.activation_inputs,
     grads=("logits",),
     has_axis=True,
@@ -287,7 +309,9 @@ LOG_SOFTMAX = OpRecord(
 )
 
 SIGMOID = OpRecord(
-    name="sigmoid",
+    reference=impl.sigmoid,
+    tf=oracle.sigmoid,
+    tf_vjp=oracle.sigmoid_vjp,
     build=lambda case: gen.activation_inputs(case, "x"),
     grads=("x",),
     regimes=ALL_REGIMES,
@@ -312,7 +336,9 @@ def _ce_kwargs(labels_shape, logits_shape, **more):
 
 
 SOFTMAX_CE = OpRecord(
-    name="softmax_cross_entropy_with_logits",
+    reference=impl.softmax_cross_entropy_with_logits,
+    tf=oracle.softmax_cross_entropy_with_logits,
+    tf_vjp=oracle.softmax_cross_entropy_with_logits_vjp,
     build=gen.class_label_inputs,
     grads=("logits", "labels"),
     has_axis=True,
@@ -421,7 +447,9 @@ SOFTMAX_CE = OpRecord(
 )
 
 SPARSE_CE = OpRecord(
-    name="sparse_softmax_cross_entropy_with_logits",
+    reference=impl.sparse_softmax_cross_entropy_with_logits,
+    tf=oracle.sparse_softmax_cross_entropy_with_logits,
+    tf_vjp=oracle.sparse_softmax_cross_entropy_with_logits_vjp,
     build=gen.sparse_label_inputs,
     grads=("logits",),
     label_kinds=tuple(gen.SPARSE_LABELS),
@@ -471,8 +499,8 @@ def _binary_errors(**more) -> tuple[ErrorInput, ...]:
 def _intermediate_overflow(case, inputs) -> np.ndarray:
     """Where a product TF forms (x * z, x * (1 - z), the pos_weight term, each times the
     cotangent in the backward pass) exceeds the dtype."""
-    x, z = _f64(inputs, "logits"), _f64(inputs, "labels")
-    q = _f64(inputs, "pos_weight") if "pos_weight" in inputs else 1.0
+    x, z = f64(inputs, "logits"), f64(inputs, "labels")
+    q = f64(inputs, "pos_weight") if "pos_weight" in inputs else 1.0
     factor = np.maximum.reduce([np.abs(z), np.abs(1.0 - z), np.abs(1.0 + (q - 1.0) * z),
                                 np.abs(q) + np.zeros_like(z), np.abs(q - 1.0) + np.ones_like(z)])
     factor = factor * np.maximum(1.0, np.abs(gen.cotangent(case, x.shape).astype(np.float64)))
@@ -495,7 +523,7 @@ INTERMEDIATE_OVERFLOW = KnownDivergence(
 
 def _pos_weight_sum_overflow(case, inputs) -> bool:
     """Whether some order of summing the pos_weight gradient's terms can pass the dtype's max."""
-    x, z = _f64(inputs, "logits"), _f64(inputs, "labels")
+    x, z = f64(inputs, "logits"), f64(inputs, "labels")
     g = gen.cotangent(case, x.shape).astype(np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         return bool(_pos_weight_terms(x, z, g).sum() > float(ml_dtypes.finfo(inputs["logits"].dtype).max))
@@ -522,7 +550,9 @@ INFINITE_LOGIT_WHAT = (
     "it is 0, and (0<z<1, x=+inf) where it is inf. impl returns the limits.")
 
 SIGMOID_CE = OpRecord(
-    name="sigmoid_cross_entropy_with_logits",
+    reference=impl.sigmoid_cross_entropy_with_logits,
+    tf=oracle.sigmoid_cross_entropy_with_logits,
+    tf_vjp=oracle.sigmoid_cross_entropy_with_logits_vjp,
     build=gen.binary_label_inputs,
     grads=("logits", "labels"),
     label_kinds=tuple(gen.BINARY_LABELS),
@@ -557,7 +587,9 @@ SIGMOID_CE = OpRecord(
 )
 
 WEIGHTED_CE = OpRecord(
-    name="weighted_cross_entropy_with_logits",
+    reference=impl.weighted_cross_entropy_with_logits,
+    tf=oracle.weighted_cross_entropy_with_logits,
+    tf_vjp=oracle.weighted_cross_entropy_with_logits_vjp,
     build=gen.weighted_inputs,
     grads=("logits", "labels", "pos_weight"),
     label_kinds=tuple(gen.BINARY_LABELS),
@@ -590,7 +622,7 @@ WEIGHTED_CE = OpRecord(
                  "where(x >= 0) and is right there.",
             dtypes=ALL,
             checks=frozenset({"vjp_logits"}),
-            where=lambda case, inputs: np.abs(_f64(inputs, "logits"))
+            where=lambda case, inputs: np.abs(f64(inputs, "logits"))
             < float(ml_dtypes.finfo(inputs["logits"].dtype).smallest_normal),
             evidence=(Evidence("vjp_logits", {"labels": np.array([1.0, 0.0]), "logits": np.array([0.0, 0.0]),
                                               "pos_weight": np.float64(2.0)},

@@ -5,10 +5,14 @@ ULP distance.  Non-finite values are compared by position: nan must meet nan and
 +-inf the same infinity.  A finite element passes when it is within the tolerance's
 ULP budget, or within its absolute budget `abs_eps * eps * scale`, where `scale` is
 the size of the terms TF's formula adds (its rounding error is absolute in them), or
-when it is flushed: TF's CPU arithmetic (float32 for the half types, float64 for
-float64) runs flush-to-zero and denormals-are-zero, and a flushed intermediate is then
-scaled by factors of order one (cotangents, labels, pos_weight <= e**2), so a side
-below FLUSH_FACTOR times that type's smallest normal may differ by as much.
+when it is flushed: where the probed backend flushes subnormals, TF's CPU arithmetic
+(float32 for the half types, float64 for float64) runs flush-to-zero and
+denormals-are-zero, and a flushed intermediate is then scaled by factors of order one
+(cotangents, labels, pos_weight <= e**2), so a side below FLUSH_FACTOR times that type's
+smallest normal may differ by as much.
+
+`budget_used` is the share of the tolerance the worst checked element spends: under 1
+passes, and unlike a raw ULP count it means the same on every backend and dtype.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class Comparison:
     special_mismatch: int
     worst_index: tuple[int, ...] | None
     ignored_mismatches: int
+    budget_used: float
     failing: np.ndarray = field(repr=False, compare=False)
 
     @property
@@ -84,11 +89,12 @@ def compare(
     tolerance: Tolerance,
     scale: np.ndarray | float = 0.0,
     ignore: np.ndarray | bool = False,
+    flush: bool = True,
 ) -> Comparison:
     """Compare `candidate` with TF's `reference` (same shape and dtype) element by element.
 
     `ignore` marks elements a known divergence explains: they are counted apart and
-    cannot fail the comparison.
+    cannot fail the comparison. `flush` says whether TF flushes subnormals on this backend.
     """
     if candidate.shape != reference.shape or candidate.dtype != reference.dtype:
         raise ValueError(
@@ -108,8 +114,11 @@ def compare(
         abs_err = np.where(finite, np.abs(a - b), 0.0)
         rel_err = np.where(finite & (abs_err > 0), abs_err / np.abs(b), 0.0)
         ulp = np.where(finite, ulp_distance(candidate, reference), 0.0)
-        flushed = (abs_err <= floor) & ((np.abs(a) < floor) | (np.abs(b) < floor))
-        bad = finite & (ulp > tolerance.ulp) & (abs_err > tolerance.atol(reference.dtype) * scale) & ~flushed
+        flushed = flush & (abs_err <= floor) & ((np.abs(a) < floor) | (np.abs(b) < floor))
+        allowed = tolerance.atol(reference.dtype) * scale
+        used = np.minimum(_share(ulp, tolerance.ulp), _share(abs_err, allowed))
+        used = np.where(flushed, 0.0, np.where(special_bad, np.inf, np.where(finite, used, 0.0)))
+        bad = finite & (ulp > tolerance.ulp) & (abs_err > allowed) & ~flushed
 
     checked = ~ignore
     worst = np.where(checked & (bad | special_bad), np.inf, np.where(checked, ulp, -1.0))
@@ -122,5 +131,12 @@ def compare(
         special_mismatch=int((special_bad & checked).sum()),
         worst_index=worst_index,
         ignored_mismatches=int(((bad | special_bad) & ignore).sum()),
+        budget_used=float(used[checked].max(initial=0.0)),
         failing=bad | special_bad,
     )
+
+
+def _share(error: np.ndarray, budget: np.ndarray | float) -> np.ndarray:
+    """error / budget, with 0 / 0 = 0 and x / 0 = inf."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(error == 0, 0.0, error / budget)

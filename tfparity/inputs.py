@@ -15,11 +15,7 @@ from dataclasses import dataclass
 import ml_dtypes
 import numpy as np
 
-DTYPES = ("float16", "bfloat16", "float32", "float64")
-
-
-def np_dtype(name: str) -> np.dtype:
-    return np.dtype(ml_dtypes.bfloat16) if name == "bfloat16" else np.dtype(name)
+from tfparity.dtypes import np_dtype
 
 
 @dataclass(frozen=True)
@@ -111,7 +107,7 @@ def ordinary(rng: np.random.Generator, shape: tuple[int, ...], dtype: np.dtype) 
 
 # --- label kinds ------------------------------------------------------------------------------
 
-def _one_hot(rng, shape, axis):
+def one_hot_along(rng, shape, axis):
     classes = shape[axis]
     index = np.expand_dims(rng.integers(0, max(classes, 1), shape[:axis] + shape[axis + 1:]), axis)
     along = np.arange(classes).reshape([-1 if i == axis else 1 for i in range(len(shape))])
@@ -124,11 +120,11 @@ def _soft(rng, shape, axis):
 
 
 def _smoothed(rng, shape, axis):
-    return _one_hot(rng, shape, axis) * 0.9 + 0.1 / shape[axis]
+    return one_hot_along(rng, shape, axis) * 0.9 + 0.1 / shape[axis]
 
 
 CLASS_LABELS: dict[str, Callable] = {
-    "one_hot": _one_hot,
+    "one_hot": one_hot_along,
     "soft": _soft,
     "smoothed": _smoothed,
     "unnormalized": lambda rng, shape, axis: rng.uniform(0.0, 2.0, shape),

@@ -7,11 +7,11 @@ from types import ModuleType
 import numpy as np
 
 import impl
-import oracle
-from tests import misusedb
-from tests.check import CheckResult, outcome, run_case, run_misuse
-from tests.inputs import Case
-from tests.opdb import BY_NAME
+from tfparity import backend as backends
+from tfparity import misusedb
+from tfparity.check import CheckResult, outcome, run_case, run_misuse
+from tfparity.inputs import Case
+from tfparity.opdb import BY_NAME
 
 
 def arguments(case: Case) -> dict[str, object]:
@@ -30,8 +30,9 @@ def describe(case: Case, results: list[CheckResult] | None = None, candidate: Mo
         flag = "" if candidate is impl else f" --candidate {candidate.__name__}"
         lines = [f"replay: tfparity replay {repr(case)!r}{flag}"]
         lines += [f"{name} =\n{value!r}" for name, value in kwargs.items()]
-        for side, module in ((candidate.__name__, candidate), ("tf", oracle)):
-            result = outcome(getattr(module, record.name), **kwargs)
+        lines.append(f"backend: {backends.current().fingerprint} ({backends.current().summary()})")
+        for side, function in ((candidate.__name__, record.candidate_functions(candidate)[0]), ("tf", record.tf)):
+            result = outcome(function, **kwargs)
             lines.append(f"{side} -> {result.error + ': ' + result.message if result.error else repr(result.value)}")
     lines += [r.describe() for r in results or run_case(record, case, candidate)]
     return "\n".join(lines)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from tests.inputs import DTYPES, Case
-from tests.records import OpRecord
-from tests.sweep import MAX_SIDE, axes
+from tfparity.dtypes import DTYPES
+from tfparity.inputs import Case
+from tfparity.records import OpRecord
+from tfparity.sweep import MAX_SIDE, axes
 
 
 @st.composite
