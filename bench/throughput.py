@@ -51,7 +51,7 @@ def parity_fuzz(per_op_dtype: int) -> tuple[int, int, float]:
     for record in RECORDS:
         for dtype in DTYPES:
             @_settings(per_op_dtype)
-            @given(cases(record, dtype))
+            @given(case=cases(record, dtype))
             def run(case, record=record):
                 nonlocal examples, checks
                 results = run_case(record, case)

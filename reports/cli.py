@@ -43,13 +43,15 @@ def _parser() -> argparse.ArgumentParser:
     replay.set_defaults(command=_replay)
 
     gate = commands.add_parser("gate", help="compare a run with a baseline (exit 0 pass, 1 regression, 2 unusable)")
-    gate.add_argument("--baseline", type=Path, required=True)
+    gate.add_argument("--baseline", type=Path, required=True,
+                      help="a baseline .csv, or a folder of them (one per backend fingerprint)")
     gate.add_argument("report", type=Path, nargs="?", default=DEFAULT_OUT)
     gate.set_defaults(command=_gate)
 
     baseline = commands.add_parser("baseline", help="write a baseline from a complete run")
     baseline.add_argument("report", type=Path)
-    baseline.add_argument("--out", type=Path, required=True)
+    baseline.add_argument("--out", type=Path, required=True,
+                          help="a .csv file, or a folder that gets <fingerprint>.csv")
     baseline.set_defaults(command=_baseline)
     return parser
 
@@ -89,22 +91,25 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _gate(args: argparse.Namespace) -> int:
-    from reports.gate import Unusable, gate
+    from reports.gate import PORTABLE, Unusable, gate
 
     try:
-        verdict, meta = gate(args.baseline, args.report)
+        verdict, meta, chosen, why = gate(args.baseline, args.report)
     except Unusable as error:
         print(f"tfparity gate: UNUSABLE: {error}", file=sys.stderr)
         return 2
     state = f"FAIL ({len(verdict.regressions)} regressions)" if verdict.regressions else "PASS"
-    print(f"tfparity gate: {state}: {args.report} against {args.baseline} "
+    print(f"tfparity gate: {state}: {args.report} against {chosen} "
           f"(made {meta['environment'].get('date', '?')}, profile {meta['environment'].get('profile', '?')})")
+    print(f"  comparison: {verdict.comparison}: {why}")
     for label, lines in (("REGRESSION", verdict.regressions), ("notice", verdict.notices),
                          ("improved", verdict.improvements)):
         for line in lines:
             print(f"  {label}: {line}")
     if verdict.improvements:
         print(f"  {len(verdict.improvements)} improvements: tighten the budgets with `tfparity baseline {args.report} --out {args.baseline}`")
+    if verdict.comparison == PORTABLE:
+        print(f"  no baseline for this backend: keep a strict one with `tfparity baseline {args.report} --out {args.baseline.parent if args.baseline.suffix == '.csv' else args.baseline}`")
     return verdict.exit_code
 
 
@@ -112,9 +117,9 @@ def _baseline(args: argparse.Namespace) -> int:
     from reports.gate import Unusable, make_baseline
 
     try:
-        table = make_baseline(args.report, args.out)
+        table, written = make_baseline(args.report, args.out)
     except (Unusable, ValueError) as error:
         print(f"tfparity baseline: {error}", file=sys.stderr)
         return 2
-    print(f"tfparity baseline: {len(table)} classes from {args.report} written to {args.out}")
+    print(f"tfparity baseline: {len(table)} classes from {args.report} written to {written}")
     return 0

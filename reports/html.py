@@ -30,6 +30,7 @@ def render(rows: pd.DataFrame, summary: pd.DataFrame, run: dict) -> str:
     sections = [
         _banner(run, failing),
         "<h2>Environment</h2>" + _pairs(run["environment"]),
+        _backend(run.get("backend", {})),
         "<h2>Summary</h2><p>One row per op, check, dtype and label kind. Red: failures not "
         "explained by a known divergence. Amber: a known divergence explained some elements.</p>"
         + _styled_summary(summary),
@@ -56,6 +57,17 @@ def _banner(run: dict, failing: pd.DataFrame) -> str:
     return f"<div class='banner pass'>PASS: {run['cases']} cases, {run['rows']} checks, no unexplained mismatch</div>"
 
 
+def _backend(backend: dict) -> str:
+    """The probed backend: its fingerprint, the kernel per op and dtype, and every probe answer."""
+    if not backend:
+        return "<h2>Backend</h2><p>No case ran, so TF was not probed.</p>"
+    kernels = pd.DataFrame(backend["kernels"]).T.rename_axis("op").reset_index()
+    return (f"<h2>Backend {escape(backend['fingerprint'])}</h2><p>{escape(backend['summary'])}. "
+            "Known divergences and tolerances apply where their conditions hold on this backend; "
+            "the fingerprint names every probe answer below.</p>" + kernels.to_html(index=False)
+            + "<details><summary>probe answers</summary>" + _pairs(backend["facts"]) + "</details>")
+
+
 def _pairs(mapping: dict) -> str:
     return "<table>" + "".join(f"<tr><th>{escape(str(k))}</th><td>{escape(str(v))}</td></tr>"
                                for k, v in mapping.items()) + "</table>"
@@ -68,7 +80,7 @@ def _styled_summary(summary: pd.DataFrame) -> str:
 
     return (summary.style.apply(colour, axis=1).hide(axis="index")
             .format({"worst_ulp": "{:g}", "worst_rel": "{:.3g}", "worst_abs": "{:.3g}",
-                     "rtol": "{:.3g}", "atol": "{:.3g}"}, na_rep="-")
+                     "worst_budget": "{:.3g}", "rtol": "{:.3g}", "atol": "{:.3g}"}, na_rep="-")
             .to_html())
 
 

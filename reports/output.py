@@ -40,7 +40,8 @@ def prepare(out: Path) -> Path:
 def write(out: Path, merged: Merged, environment: dict, exitstatus: int, aborted: bool) -> dict:
     """Write cases.csv, summary.csv, the inputs of failing and worst cases, report.html, then run.json."""
     rows = merged.rows
-    summary = summarize(rows)
+    summary = summarize(rows).assign(backend=merged.backend.get("fingerprint", ""),
+                                     cpu_flags=environment.get("cpu_flags", ""))
     problems = list(merged.problems) + (["the session was interrupted or hit an internal error"] if aborted else [])
     run = {
         "schema": RUN_SCHEMA,
@@ -51,7 +52,9 @@ def write(out: Path, merged: Merged, environment: dict, exitstatus: int, aborted
         "rows": len(rows),
         "failures": int((~rows["passed"].astype(bool)).sum()),
         "pytest_exitstatus": int(exitstatus),
-        "environment": environment,
+        "environment": environment | {"backend": merged.backend.get("fingerprint", "(no case ran)"),
+                                      "backend_summary": merged.backend.get("summary", "")},
+        "backend": merged.backend,
     }
     atomic(out / "cases.csv", lambda path: rows.to_csv(path, index=False))
     atomic(out / "summary.csv", lambda path: summary.to_csv(path, index=False))

@@ -28,6 +28,7 @@ class Recorder:
     def __init__(self, path: Path | None, report_dir: str = "", worker: str = "main") -> None:
         self.report_dir = report_dir
         self._seen: set[tuple[str, str]] = set()
+        self._backend: str | None = None
         self._file = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -39,11 +40,19 @@ class Recorder:
         return self._file is not None
 
     def add(self, results: Iterable[CheckResult], source: str) -> None:
-        """Record checks once each: a case hypothesis replays while shrinking is not a new row."""
+        """Record checks once each: a case hypothesis replays while shrinking is not a new row.
+        The first call records the backend this process probed."""
         if not self.active:
             return
+        if self._backend is None:
+            from tfparity.backend import (
+                current,  # probes TF: only processes that run cases need it
+            )
+
+            self._backend = current().fingerprint
+            self._event("backend", **current().record())
         for result in results:
-            fields = row(result, source, self.report_dir)
+            fields = row(result, source, self.report_dir, self._backend)
             key = (fields["case_id"], fields["check"])
             if key not in self._seen:
                 self._seen.add(key)
@@ -70,10 +79,12 @@ class Merged:
     rows: pd.DataFrame
     processes: int = 0
     problems: list[str] = field(default_factory=list)
+    backend: dict = field(default_factory=dict)
 
 
 def merge(rows_dir: Path) -> Merged:
     rows: list[dict] = []
+    backends: dict[str, dict] = {}
     files = sorted(rows_dir.glob("*.jsonl")) if rows_dir.is_dir() else []
     merged = Merged(pd.DataFrame(columns=list(COLUMNS)), len(files))
     if not files:
@@ -86,10 +97,15 @@ def merge(rows_dir: Path) -> Merged:
         if "end" not in kinds:
             merged.problems.append(f"{path.name}: the process stopped before the end of the session (crashed?)")
         for e in events:
+            if e.get("event") == "backend":
+                backends[e["fingerprint"]] = {k: v for k, v in e.items() if k != "event"}
             if e.get("event") == "abort":
                 merged.problems.append(f"{e['test']} stopped early: {e['error']}")
             elif e.get("event") == "row":
                 rows.append({c: e.get(c) for c in COLUMNS})
+    if len(backends) > 1:
+        merged.problems.append(f"processes probed different backends: {', '.join(sorted(backends))}")
+    merged.backend = next(iter(backends.values()), {})
     if rows:
         frame = pd.DataFrame(rows, columns=list(COLUMNS))
         merged.rows = (frame.sort_values(["op", "dtype", "check", "case_id", "source"], kind="stable")

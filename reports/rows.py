@@ -14,8 +14,9 @@ if TYPE_CHECKING:  # tfparity.check imports TensorFlow, which a session's contro
 
 COLUMNS = (
     "case_id", "op", "check", "dtype", "shape", "axis", "label_kind", "regime", "source",
-    "rtol", "atol", "max_abs_err", "max_rel_err", "max_ulp", "mismatches", "special_mismatch",
-    "ignored_mismatches", "passed", "known_divergence", "detail", "spec", "replay",
+    "rtol", "atol", "max_abs_err", "max_rel_err", "max_ulp", "budget_used", "mismatches",
+    "special_mismatch", "ignored_mismatches", "passed", "known_divergence", "detail", "backend",
+    "spec", "replay",
 )
 # A class is what the summary and the gate aggregate over.
 CLASS = ["op", "check", "dtype", "label_kind"]
@@ -37,9 +38,9 @@ def replay_command(cid: str, report_dir: str) -> str:
     return f"tfparity replay {cid} --report {report_dir}"
 
 
-def row(result: CheckResult, source: str, report_dir: str) -> dict[str, object]:
-    """The row for one check of one case. Metrics are nan where no values were compared
-    (either side raised, or a gradient was missing)."""
+def row(result: CheckResult, source: str, report_dir: str, backend: str) -> dict[str, object]:
+    """The row for one check of one case on the backend fingerprinted `backend`. Metrics are nan
+    where no values were compared (either side raised, or a gradient was missing)."""
     case, c = result.case, result.comparison
     cid = case_id(case)
     nan = math.nan
@@ -58,12 +59,14 @@ def row(result: CheckResult, source: str, report_dir: str) -> dict[str, object]:
         "max_abs_err": c.max_abs_err if c else nan,
         "max_rel_err": c.max_rel_err if c else nan,
         "max_ulp": c.max_ulp if c else nan,
+        "budget_used": c.budget_used if c else (0.0 if result.passed else math.inf),
         "mismatches": c.mismatches if c else int(not result.passed),
         "special_mismatch": c.special_mismatch if c else 0,
         "ignored_mismatches": c.ignored_mismatches if c else 0,
         "passed": result.passed,
         "known_divergence": ";".join(result.known),
         "detail": result.detail,
+        "backend": backend,
         "spec": repr(case),
         "replay": replay_command(cid, report_dir),
     }

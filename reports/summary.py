@@ -7,7 +7,7 @@ import pandas as pd
 from reports.rows import CLASS
 
 SUMMARY_COLUMNS = [*CLASS, "cases", "failures", "known", "worst_ulp", "worst_rel", "worst_abs",
-                   "rtol", "atol", "known_divergences", "worst_case"]
+                   "worst_budget", "rtol", "atol", "known_divergences", "worst_case"]
 
 
 def summarize(rows: pd.DataFrame) -> pd.DataFrame:
@@ -29,6 +29,7 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
         "worst_ulp": grouped["max_ulp"].max(),
         "worst_rel": grouped["max_rel_err"].max(),
         "worst_abs": grouped["max_abs_err"].max(),
+        "worst_budget": grouped["budget_used"].max(),
         "rtol": grouped["rtol"].max(),
         "atol": grouped["atol"].max(),
         "known_divergences": grouped["known_divergence"].agg(_names),

@@ -1,6 +1,10 @@
-"""Every known divergence keeps its evidence: TF still gives what was measured, impl the exact answer.
+"""Every known divergence is checked on this machine's backend, where it applies and where it does not.
 
-When TF changes (a fix, a new kernel), the first assertion fails and the record must be revisited.
+Where a divergence applies to its evidence (the probe says so for the evidence's dtype), TF must
+still give what was measured; where it does not, TF must give the exact answer, within the op's
+ULP budget. Either way impl gives the exact answer. When TF changes (a fix, a new kernel, another
+CPU), one of these fails and the record must be revisited: a divergence that vanished or appeared
+is news.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import pytest
 
 import impl
 import oracle
+from tfparity.backend import current
 from tfparity.compare import Tolerance, compare
 from tfparity.opdb import BY_NAME, RECORDS
 
@@ -20,47 +25,72 @@ EVIDENCE: dict[tuple[str, int], tuple] = {}
 for record in RECORDS:
     for divergence in record.divergences:
         for i, evidence in enumerate(divergence.evidence):
-            EVIDENCE.setdefault((divergence.name, i), (record, evidence))
+            EVIDENCE.setdefault((divergence.name, i), (record, divergence, evidence))
+KEYS = [pytest.param(key, id=f"{key[0]}-{key[1]}") for key in EVIDENCE]
 
 
-def _run(module, record, check, inputs):
-    kwargs = dict(inputs)
-    if check == "value":
-        return getattr(module, record.name)(**kwargs)
-    value = getattr(impl, record.name)(**kwargs)
-    grads = getattr(module, f"{record.name}_vjp")(np.ones_like(value), **kwargs)
-    return grads[check.removeprefix("vjp_")]
+def _dtype(evidence) -> str:
+    return str(np.asarray(evidence.inputs.get("logits", evidence.inputs.get("x"))).dtype)
 
 
-@pytest.mark.parametrize("key", list(EVIDENCE), ids=[f"{name}-{i}" for name, i in EVIDENCE])
-def test_tf_still_diverges(key):
-    record, evidence = EVIDENCE[key]
-    check = evidence.check
-    if isinstance(evidence.tf, str):
-        with pytest.raises(oracle.OracleError) as raised:
-            _run(oracle, record, check, evidence.inputs)
-        assert raised.value.tf_class == evidence.tf
+def _outcome(fn, *args):
+    try:
+        return fn(*args)
+    except (oracle.OracleError, impl.InvalidArgumentError) as error:
+        return error
+
+
+@pytest.mark.parametrize("key", KEYS)
+def test_tf_diverges_exactly_where_the_probe_says(key):
+    record, divergence, evidence = EVIDENCE[key]
+    backend = current()
+    applies = divergence.applies(backend, _dtype(evidence))
+    expected = evidence.tf if applies else evidence.exact
+    got = _outcome(_tf_side, record, evidence)
+    where = (f"{divergence.name} {'applies' if applies else 'does not apply'} here "
+             f"({divergence.conditions()}; backend {backend.fingerprint}: {backend.summary()})")
+    if isinstance(expected, str):
+        assert isinstance(got, oracle.OracleError) and got.tf_class == expected, f"{where}: TF gave {got!r}, expected {expected}"
+        return
+    assert not isinstance(got, Exception), f"{where}: TF raised {got}"
+    if applies:
+        np.testing.assert_array_equal(got, expected, err_msg=where)
     else:
-        np.testing.assert_array_equal(_run(oracle, record, check, evidence.inputs), evidence.tf)
+        want = np.asarray(expected, np.float64).astype(got.dtype)
+        result = compare(got, want, record.tolerance(evidence.check, str(got.dtype)), flush=False)
+        assert result.passed, f"{where}: TF {got!r} is not the exact {want!r}: {result}"
 
 
-@pytest.mark.parametrize("key", list(EVIDENCE), ids=[f"{name}-{i}" for name, i in EVIDENCE])
+def _tf_side(record, evidence):
+    return _call(record.tf, record.tf_vjp, record, evidence)
+
+
+def _call(value_fn, vjp_fn, record, evidence):
+    kwargs = dict(evidence.inputs)
+    if evidence.check == "value":
+        return value_fn(**kwargs)
+    ones = np.ones_like(record.reference(**kwargs))
+    return vjp_fn(ones, **kwargs)[evidence.check.removeprefix("vjp_")]
+
+
+@pytest.mark.parametrize("key", KEYS)
 def test_impl_gives_the_exact_answer(key):
-    record, evidence = EVIDENCE[key]
+    record, _, evidence = EVIDENCE[key]
+    vjp = getattr(impl, f"{record.name}_vjp")
     if isinstance(evidence.exact, str):
         with pytest.raises(impl.InvalidArgumentError):
-            _run(impl, record, evidence.check, evidence.inputs)
+            _call(record.reference, vjp, record, evidence)
         return
-    got = np.asarray(_run(impl, record, evidence.check, evidence.inputs))
+    got = np.asarray(_call(record.reference, vjp, record, evidence))
     exact = np.asarray(evidence.exact, np.float64).astype(got.dtype)
-    result = compare(got, exact, EXACT)
+    result = compare(got, exact, EXACT, flush=False)
     assert result.passed, result
 
 
-def test_every_divergence_names_its_dtypes_and_effect():
+def test_every_divergence_names_where_it_holds():
     for record in RECORDS:
         for divergence in record.divergences:
-            assert divergence.dtypes and divergence.what
+            assert divergence.dtypes and divergence.what and divergence.devices and divergence.modes
             assert divergence.evidence or divergence.checks, divergence.name
     assert len({d.name for r in RECORDS for d in r.divergences}) == len(
         {id(d) for r in RECORDS for d in r.divergences}), "divergence names must be unique"

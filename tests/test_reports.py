@@ -68,6 +68,11 @@ def test_report_files(parallel_run):
     assert summary["cases"].sum() == len(cases)
     assert run["status"] == "complete" and run["environment"]["tensorflow"].startswith("2.")
     assert page.count("<svg") == 2 and "PASS" in page and run["environment"]["cpu"] in page
+    fingerprint = run["backend"]["fingerprint"]
+    assert run["environment"]["backend"] == fingerprint and fingerprint in page and run["environment"]["cpu_flags"] in page
+    assert set(summary["backend"]) == {fingerprint} == set(cases["backend"])
+    assert set(summary["cpu_flags"]) == {run["environment"]["cpu_flags"]}
+    assert summary["worst_budget"].max() <= 1.0
     assert not any(tag in page for tag in ("<script", "<link", "src=", "url(")), "the page must be self-contained"
 
 
@@ -144,6 +149,65 @@ def test_gate_reports_improvements_and_environment_changes(parallel_run, baselin
     assert cli.main(["gate", "--baseline", str(baseline), str(parallel_run)]) == 0
     out = capsys.readouterr().out
     assert "improved" in out and "ENVIRONMENT DIFFERS: tensorflow" in out
+
+
+def _other_backend(folder: Path, **answers: str) -> None:
+    """Make the run's backend another machine's: some probe answers differ, so the fingerprint does."""
+    run = json.loads((folder / "run.json").read_text())
+    backend = run["backend"] | {"fingerprint": "cpu-eager-tf2.21.0-elsewhere",
+                                "facts": run["backend"]["facts"] | answers}
+    _edit_run(folder, backend=backend)
+
+
+def _raise(column: str, by: float):
+    def edit(summary):
+        summary.loc[summary["op"] == "sigmoid", column] += by
+        return summary
+    return edit
+
+
+def test_gate_on_another_backend_compares_budget_shares_not_raw_ulps(edited, baseline, capsys):
+    """A correct run elsewhere has other raw ULPs (TF's kernels differ) but the same classes and
+    a similar share of each tolerance: it passes, and the gate says which comparison it made."""
+    _other_backend(edited, **{"softmax.rank_6/float16": "AbortedError"})
+    _edit_summary(edited, _raise("worst_ulp", 3))
+    assert cli.main(["gate", "--baseline", str(baseline), str(edited)]) == 0
+    out = capsys.readouterr().out
+    assert "comparison: portable" in out and "softmax.rank_6/float16" in out and "keep a strict one" in out
+
+
+@pytest.mark.parametrize("damage, reason", [
+    (_raise("worst_budget", 0.5), "of its tolerance"),
+    (lambda s: s.iloc[1:], "missing from the run"),
+    (lambda s: s.assign(failures=1), "failing checks"),
+], ids=["budget_share", "deleted_class", "new_failures"])
+def test_gate_on_another_backend_still_catches_regressions(edited, baseline, damage, reason, capsys):
+    _other_backend(edited, onednn="off")
+    _edit_summary(edited, damage)
+    assert cli.main(["gate", "--baseline", str(baseline), str(edited)]) == 1
+    out = capsys.readouterr().out
+    assert "comparison: portable" in out and reason in out
+
+
+def test_gate_picks_the_baseline_of_the_runs_backend_from_a_folder(parallel_run, edited, tmp_path, capsys):
+    """Two kinds of machine, one baseline each: every run is held to its own, strictly."""
+    folder = tmp_path / "baselines"
+    _other_backend(edited, onednn="off")
+    for report in (parallel_run, edited):
+        assert cli.main(["baseline", str(report), "--out", str(folder)]) == 0
+    assert len(list(folder.glob("*.csv"))) == 2
+    for report in (parallel_run, edited):
+        assert cli.main(["gate", "--baseline", str(folder), str(report)]) == 0
+        assert "comparison: strict" in capsys.readouterr().out
+    _edit_summary(edited, _raise("worst_ulp", 3))
+    assert cli.main(["gate", "--baseline", str(folder), str(edited)]) == 1
+    assert "elsewhere.csv" in capsys.readouterr().out
+
+
+def test_gate_flags_a_divergence_that_newly_fires_on_the_same_backend(edited, baseline, capsys):
+    _edit_summary(edited, lambda s: s.assign(known_divergences="flush_to_zero"))
+    assert cli.main(["gate", "--baseline", str(baseline), str(edited)]) == 1
+    assert "known divergence flush_to_zero fired" in capsys.readouterr().out
 
 
 def test_replay_reproduces_a_failing_case(tmp_path):

@@ -55,8 +55,8 @@ ONEDNN_RANK_LIMIT = KnownDivergence(
     what="tf.nn.softmax on its oneDNN kernel aborts for rank 0 and rank >= 6 (AbortedError "
          "'Input dims must be <= 5 and >=1'); the Eigen kernel accepts rank >= 6 and raises "
          "InvalidArgumentError for rank 0. impl computes any rank >= 1 and raises "
-         "InvalidArgumentError for rank 0. Which dtypes take oneDNN depends on the CPU "
-         "(measured: f32/bf16 on an AMD EPYC, f16 too on a Sapphire Rapids Xeon): the probe decides.",
+         "InvalidArgumentError for rank 0. Which dtypes take oneDNN depends on the CPU and "
+         "TF's policy (f16 too on CPUs with AVX512-FP16): the probe decides.",
     dtypes=ALL,
     checks=frozenset({"value"}),
     where=lambda case, inputs: not 1 <= np.ndim(inputs["logits"]) <= 5,
