@@ -50,16 +50,24 @@ def parity_fuzz(per_op_dtype: int) -> tuple[int, int, float]:
     start = time.perf_counter()
     for record in RECORDS:
         for dtype in DTYPES:
-            @_settings(per_op_dtype)
-            @given(case=cases(record, dtype))
-            def run(case, record=record):
-                nonlocal examples, checks
-                results = run_case(record, case)
-                examples += 1
-                checks += len(results)
-                assert all(r.passed for r in results)
-            run()
+            counted = _fuzz(record, dtype, per_op_dtype)
+            examples, checks = examples + counted[0], checks + counted[1]
     return examples, checks, time.perf_counter() - start
+
+
+def _fuzz(record, dtype: str, n: int) -> tuple[int, int]:
+    """(examples, checks) of one op and dtype's fuzz, every check asserted to pass."""
+    counted = [0, 0]
+
+    @_settings(n)
+    @given(cases(record, dtype))
+    def run(case):
+        results = run_case(record, case)
+        counted[0] += 1
+        counted[1] += len(results)
+        assert all(r.passed for r in results), [r.describe() for r in results if not r.passed]
+    run()
+    return counted[0], counted[1]
 
 
 # The shapes the parity fuzz draws (sides up to MAX_SIDE[rank]), but rank 1 to 5: f32 softmax
@@ -104,6 +112,7 @@ def main() -> None:
     naive_examples, naive_seconds = naive_loop(examples)
     ours, naive = examples / seconds, naive_examples / naive_seconds
     print(f"environment      {environment.collect('ci', 'derandomized', 'impl')}")
+    print(f"backend          {current().fingerprint}: {current().summary()}")
     print(f"parity fuzz      {examples} cases ({checks} checks: values and VJPs) in {seconds:.1f} s: "
           f"{ours:.0f} cases/s, {checks / seconds:.0f} checks/s")
     print(f"naive loop       {naive_examples} cases (value only) in {naive_seconds:.1f} s: {naive:.0f} cases/s")

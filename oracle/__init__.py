@@ -3,6 +3,7 @@
 The only package that imports TensorFlow.  Ops run eagerly on the CPU; VJPs use
 `tf.GradientTape`.  Results come back as NumPy arrays in the input dtype, and any
 TF error comes out as `OracleError`, which keeps TF's class name and message.
+`oracle.probe` asks TF the questions its numerics on this machine depend on.
 """
 
 import os

@@ -25,9 +25,12 @@ BASELINE_SCHEMA = "tfparity-baseline/2"
 BASELINE_COLUMNS = [*CLASS, "cases", "failures", "ulp_budget", "rel_budget", "budget_used", "divergences"]
 MIN_CASE_FRACTION = 0.5
 STRICT, PORTABLE = "strict", "portable"
-# Across backends a class's share of its tolerance may move by TF's own spread between kernels:
-# measured between oneDNN on and off (ci profile, same machine), see PORTABLE_SLACK_EVIDENCE.
-PORTABLE_SLACK = 0.25
+# Across backends a class's share of its tolerance may move by TF's own spread. Measured (ci
+# profile, one machine, oneDNN off against on): where an op x dtype switches kernel, up to 0.54
+# (softmax bf16 value: 0 on oneDNN, 0.54 on Eigen; f32 vjp_logits 0.52 -> 0.87); on the same
+# kernel, 0 on the same machine, and about 4% of the error across CPUs (weighted CE f32
+# vjp_logits, 6927 against 7183 ULP, Eigen on both).
+SLACK_SAME_KERNEL, SLACK_OTHER_KERNEL = 0.1, 0.6
 
 
 class Unusable(Exception):
@@ -125,13 +128,15 @@ def choose(baseline: Path, run: dict) -> tuple[Path, str, str]:
         f"the run's backend {mine.get('fingerprint', '(none)')} is not the baseline's {theirs['fingerprint']} "
         f"({len(differing)} probe answers differ: {', '.join(differing[:6])}{', ...' if len(differing) > 6 else ''}); "
         f"comparing what carries across backends: classes, failure rates, the share of each tolerance "
-        f"used (+{PORTABLE_SLACK} allowed), and the known divergences that fired")
+        f"used (+{SLACK_SAME_KERNEL} allowed, +{SLACK_OTHER_KERNEL} where the op's kernel differs), "
+        f"and the known divergences that fired")
 
 
 def judge(baseline: pd.DataFrame, meta: dict, run: dict, summary: pd.DataFrame,
           min_fraction: float = MIN_CASE_FRACTION, mode: str = STRICT) -> Verdict:
     """Every reason the run is worse than the baseline, every way it is better, and what differs."""
     verdict = Verdict(comparison=mode)
+    kernels = (meta.get("backend", {}).get("kernels", {}), run.get("backend", {}).get("kernels", {}))
     if run.get("status") != "complete":
         verdict.regressions.append(f"the run is incomplete: {'; '.join(run.get('problems', [])[:3])}")
     if summary.empty or not run.get("cases"):
@@ -140,7 +145,7 @@ def judge(baseline: pd.DataFrame, meta: dict, run: dict, summary: pd.DataFrame,
     for key in COMPARABLE:
         if base_env.get(key) != run.get("environment", {}).get(key):
             verdict.notices.append(f"ENVIRONMENT DIFFERS: {key} is {run.get('environment', {}).get(key)!r}, "
-                                   f"the baseline's {base_env.get(key)!r}: budgets may not transfer")
+                                   f"the baseline's {base_env.get(key)!r}")
     both = baseline.merge(summary, on=CLASS, how="outer", indicator=True)
     for _, c in both.iterrows():
         name = "/".join(str(c[k]) for k in CLASS)
@@ -150,11 +155,13 @@ def judge(baseline: pd.DataFrame, meta: dict, run: dict, summary: pd.DataFrame,
             (verdict.regressions if c["failures_y"] else verdict.notices).append(
                 f"{name}: not in the baseline, {c['cases_y']:.0f} cases, {c['failures_y']:.0f} failing")
         else:
-            _compare_class(name, c, min_fraction, verdict, mode)
+            switched = kernels[0].get(c["op"], {}).get(c["dtype"]) != kernels[1].get(c["op"], {}).get(c["dtype"])
+            _compare_class(name, c, min_fraction, verdict, mode, SLACK_OTHER_KERNEL if switched else SLACK_SAME_KERNEL)
     return verdict
 
 
-def _compare_class(name: str, c: pd.Series, min_fraction: float, verdict: Verdict, mode: str) -> None:
+def _compare_class(name: str, c: pd.Series, min_fraction: float, verdict: Verdict, mode: str,
+                   slack: float) -> None:
     worst_ulp, worst_rel = _or_zero(c["worst_ulp"]), _or_zero(c["worst_rel"])
     where = f" (worst case {c['worst_case']})"
     if c["cases_y"] < min_fraction * c["cases_x"]:
@@ -168,10 +175,10 @@ def _compare_class(name: str, c: pd.Series, min_fraction: float, verdict: Verdic
         return  # a misuse's errors are the divergence it must show, not a budget to stay under
     _compare_divergences(name, c, verdict, mode)
     if mode == PORTABLE:
-        used, allowed = _or_zero(c["worst_budget"]), c["budget_used"] + PORTABLE_SLACK
-        if used > allowed:
+        used = _or_zero(c["worst_budget"])
+        if used > c["budget_used"] + slack:
             verdict.regressions.append(f"{name}: uses {used:.3g} of its tolerance, the baseline {c['budget_used']:.3g} "
-                                       f"(+{PORTABLE_SLACK} across backends){where}")
+                                       f"(+{slack} across backends){where}")
         return
     for label, worst, budget in (("ULP", worst_ulp, c["ulp_budget"]), ("relative error", worst_rel, c["rel_budget"])):
         if worst > budget:

@@ -51,3 +51,23 @@ def test_flush_floor_is_of_the_compute_type():
 def test_ignored_elements_cannot_fail_but_are_counted():
     result = compare(np.array([1.0, 2.0]), np.array([1.0, 3.0]), Tolerance(0), ignore=np.array([False, True]))
     assert result.passed and result.ignored_mismatches == 1
+
+
+def test_flush_allowance_only_where_tf_flushes():
+    tiny, zero = np.array([1e-38], np.float32), np.array([0.0], np.float32)
+    assert compare(tiny, zero, Tolerance(0), flush=True).passed
+    assert not compare(tiny, zero, Tolerance(0), flush=False).passed
+
+
+def test_budget_used_is_the_worst_share_of_the_tolerance():
+    ref = np.array([1.0, 2.0, 4.0])
+    three_ulp = np.nextafter(np.nextafter(np.nextafter(ref[0], 2), 2), 2)
+    got = np.array([three_ulp, 2.0, 4.0])
+    assert compare(got, ref, Tolerance(4)).budget_used == 0.75
+    assert compare(got, ref, Tolerance(2)).budget_used == 1.5
+    # the better of the two budgets counts: 3 ULP of 1.0 is 6.7e-16, within 4 eps * scale 1
+    assert compare(got, ref, Tolerance(2, abs_eps=4), scale=1.0).budget_used == pytest.approx(0.75)
+    assert compare(ref, ref, Tolerance(0)).budget_used == 0
+    nan = compare(np.array([np.nan, 2.0, 4.0]), ref, Tolerance(1e9))
+    assert nan.budget_used == np.inf
+    assert compare(got, ref, Tolerance(0), ignore=np.array([True, False, False])).budget_used == 0

@@ -237,6 +237,10 @@ def _axis_errors(extra: dict[str, object] | None = None) -> tuple[ErrorInput, ..
         ErrorInput("empty_classes", kwargs((3, 0)), tf_raises=False),
     )
 
+ACTIVATION_ERRORS = _axis_errors() + (
+    ErrorInput("integer_logits", lambda dtype: {"logits": np.ones((2, 3), np.int32)}, tf_raises=True),
+)
+
 SOFTMAX = OpRecord(
     reference=impl.softmax,
     tf=oracle.softmax,
@@ -246,9 +250,14 @@ SOFTMAX = OpRecord(
     has_axis=True,
     regimes=ALL_REGIMES,
     # exp(x - max) rounds x - max first: `scales` is softmax * (|x - max| + 1 + log2 C), relative.
-    value_tolerance=measured(1, f16="0.5 (Eigen, in half)", bf16="0 (oneDNN)", f32="0.55 (oneDNN)", f64="0.29"),
-    vjp_tolerance=measured(1, f16="0.56, plus TF's subnormal y up to 1.1 steps off (thorough)", bf16="0.33",
-                           f32="0.52", f64="0.54"),
+    # Both kernels measured (ci profile, share of the budget, oneDNN / Eigen): bf16 value 0 / 0.54,
+    # f32 value 0.55 / 0.77, bf16 VJP 0.36 / 0.57, f32 VJP 0.52 / 0.87. f16 on oneDNN is not
+    # measured (no CPU here takes it); run as oneDNN runs it, in f32, it stays within f16's
+    # budget (tests/test_backend.py).
+    value_tolerance=measured(1, f16="0.5 (Eigen, in half)", bf16="0 (oneDNN), 0.54 (Eigen)",
+                             f32="0.55 (oneDNN), 0.77 (Eigen)", f64="0.29"),
+    vjp_tolerance=measured(1, f16="0.56, plus TF's subnormal y up to 1.1 steps off (thorough)",
+                           bf16="0.33 (oneDNN), 0.57 (Eigen)", f32="0.52 (oneDNN), 0.87 (Eigen)", f64="0.54"),
     scales=_softmax_scales,
     divergences=(
         ONEDNN_RANK_LIMIT,
@@ -269,9 +278,7 @@ SOFTMAX = OpRecord(
         ),
         FLUSHES_SUBNORMALS,
     ),
-    errors=_axis_errors() + (
-        ErrorInput("integer_logits", lambda dtype: {"logits": np.ones((2, 3), np.int32)}, tf_raises=True),
-    ),
+    errors=ACTIVATION_ERRORS,
 )
 
 
@@ -303,9 +310,7 @@ LOG_SOFTMAX = OpRecord(
         ),
         FLUSHES_SUBNORMALS,
     ),
-    errors=_axis_errors() + (
-        ErrorInput("integer_logits", lambda dtype: {"logits": np.ones((2, 3), np.int32)}, tf_raises=True),
-    ),
+    errors=ACTIVATION_ERRORS,
 )
 
 SIGMOID = OpRecord(
