@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from reports import environment
+from tfparity.backend import current
 from tfparity.check import run_case
 from tfparity.dtypes import DTYPES
 from tfparity.opdb import RECORDS
