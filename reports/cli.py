@@ -106,10 +106,12 @@ def _gate(args: argparse.Namespace) -> int:
                          ("improved", verdict.improvements)):
         for line in lines:
             print(f"  {label}: {line}")
-    if verdict.improvements:
+    if verdict.improvements and verdict.comparison != PORTABLE:
         print(f"  {len(verdict.improvements)} improvements: tighten the budgets with `tfparity baseline {args.report} --out {args.baseline}`")
     if verdict.comparison == PORTABLE:
-        print(f"  no baseline for this backend: keep a strict one with `tfparity baseline {args.report} --out {args.baseline.parent if args.baseline.suffix == '.csv' else args.baseline}`")
+        folder = args.baseline if args.baseline.is_dir() else args.baseline.parent
+        print(f"  no baseline for this backend: keep a strict one beside the others with "
+              f"`tfparity baseline {args.report} --out {folder}`")
     return verdict.exit_code
 
 

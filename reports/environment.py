@@ -8,13 +8,11 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from tfparity.backend import cpu_flags
+
 _MISSING = "(not installed)"
 # Keys whose change the gate reports; the backend fingerprint decides how it compares.
 COMPARABLE = ("tensorflow", "numpy", "TF_ENABLE_ONEDNN_OPTS", "cpu", "candidate", "profile")
-# The instruction sets TF's kernel choice reads (oneDNN's default policy, bf16 and f16 routing),
-# reported beside the probed backend. Nothing decides on them: the probe does.
-CPU_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
-             "amx_bf16", "amx_int8", "amx_fp16", "avx_ne_convert")
 
 
 def cpu_model() -> str:
@@ -25,17 +23,6 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
-
-
-def cpu_flags() -> str:
-    """Which of CPU_FLAGS the OS reports (Linux /proc/cpuinfo; elsewhere "unknown")."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    present = next((set(line.split(":", 1)[1].split()) for line in text.splitlines()
-                    if line.startswith(("flags", "Features"))), set())
-    return " ".join(f for f in CPU_FLAGS if f in present) or "none of " + " ".join(CPU_FLAGS)
 
 
 def _version(package: str) -> str:

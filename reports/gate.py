@@ -20,6 +20,7 @@ import pandas as pd
 from reports import output
 from reports.environment import COMPARABLE
 from reports.rows import CLASS, MISUSE
+from tfparity.backend import Backend
 
 BASELINE_SCHEMA = "tfparity-baseline/2"
 BASELINE_COLUMNS = [*CLASS, "cases", "failures", "ulp_budget", "rel_budget", "budget_used", "divergences"]
@@ -102,34 +103,39 @@ def load_baseline(baseline: Path) -> tuple[pd.DataFrame, dict]:
     return table.assign(**numeric, divergences=table["divergences"].fillna("")), meta
 
 
-def choose(baseline: Path, run: dict) -> tuple[Path, str, str]:
+def choose(baseline: Path, run: dict) -> tuple[Path, str, str, list[str]]:
     """The baseline to compare with and how: a file as given, or from a folder the one made on the
-    run's fingerprint, else the one whose probe answers differ least. Returns (file, mode, why)."""
-    if baseline.is_dir():
-        files = sorted(baseline.glob("*.csv"))
-        if not files:
-            raise Unusable(f"no baseline (*.csv) in {baseline}")
-        metas = {f: load_baseline(f)[1] for f in files}
-    else:
-        metas = {baseline: load_baseline(baseline)[1]}
-    mine = run.get("backend", {})
-    facts = mine.get("facts", {})
+    run's fingerprint, else the one whose probe answers differ least. Returns the file, the mode,
+    why, and the folder's files that could not be read (skipped, and said)."""
+    mine = run.get("backend") or {}
+    if "fingerprint" not in mine:
+        raise Unusable("the run recorded no backend fingerprint (no case ran, or the report predates fingerprints)")
+    skipped, metas = [], {}
+    for path in sorted(baseline.glob("*.csv")) if baseline.is_dir() else [baseline]:
+        try:
+            metas[path] = load_baseline(path)[1]
+        except Unusable as error:
+            if not baseline.is_dir():
+                raise
+            skipped.append(f"skipped {path.name}: {error}")
+    if not metas:
+        raise Unusable(f"no usable baseline in {baseline}: {'; '.join(skipped) or 'no *.csv'}")
+    here = Backend(mine.get("facts", {}))
 
-    def distance(meta: dict) -> int:
-        theirs = meta["backend"].get("facts", {})
-        return sum(facts.get(k) != theirs.get(k) for k in set(facts) | set(theirs))
+    def differing(path: Path) -> list[str]:
+        return here.differences(Backend(metas[path]["backend"].get("facts", {})))
 
-    best = min(metas, key=lambda f: (metas[f]["backend"]["fingerprint"] != mine.get("fingerprint"), distance(metas[f])))
-    theirs = metas[best]["backend"]
-    if theirs["fingerprint"] == mine.get("fingerprint"):
-        return best, STRICT, f"the run's backend {theirs['fingerprint']} is the baseline's: worst ULP and relative error are budgets"
-    differing = sorted(k for k in set(facts) | set(theirs.get("facts", {})) if facts.get(k) != theirs.get("facts", {}).get(k))
+    best = min(metas, key=lambda path: (metas[path]["backend"]["fingerprint"] != mine["fingerprint"], len(differing(path))))
+    theirs = metas[best]["backend"]["fingerprint"]
+    if theirs == mine["fingerprint"]:
+        return best, STRICT, f"the run's backend {theirs} is the baseline's: worst ULP and relative error are budgets", skipped
+    differ = differing(best)
     return best, PORTABLE, (
-        f"the run's backend {mine.get('fingerprint', '(none)')} is not the baseline's {theirs['fingerprint']} "
-        f"({len(differing)} probe answers differ: {', '.join(differing[:6])}{', ...' if len(differing) > 6 else ''}); "
+        f"the run's backend {mine['fingerprint']} is not the baseline's {theirs} "
+        f"({len(differ)} probe answers differ, run -> baseline: {'; '.join(differ[:4])}{'; ...' if len(differ) > 4 else ''}); "
         f"comparing what carries across backends: classes, failure rates, the share of each tolerance "
         f"used (+{SLACK_SAME_KERNEL} allowed, +{SLACK_OTHER_KERNEL} where the op's kernel differs), "
-        f"and the known divergences that fired")
+        f"and the known divergences that fired"), skipped
 
 
 def judge(baseline: pd.DataFrame, meta: dict, run: dict, summary: pd.DataFrame,
@@ -178,7 +184,7 @@ def _compare_class(name: str, c: pd.Series, min_fraction: float, verdict: Verdic
         used = _or_zero(c["worst_budget"])
         if used > c["budget_used"] + slack:
             verdict.regressions.append(f"{name}: uses {used:.3g} of its tolerance, the baseline {c['budget_used']:.3g} "
-                                       f"(+{slack} across backends){where}")
+                                       f"(+{slack} across backends) (case {c['worst_budget_case']})")
         return
     for label, worst, budget in (("ULP", worst_ulp, c["ulp_budget"]), ("relative error", worst_rel, c["rel_budget"])):
         if worst > budget:
@@ -211,6 +217,8 @@ def gate(baseline: Path, report_dir: Path, min_fraction: float = MIN_CASE_FRACTI
         run, summary = output.load(report_dir)
     except ValueError as error:
         raise Unusable(str(error)) from error
-    chosen, mode, why = choose(baseline, run)
+    chosen, mode, why, skipped = choose(baseline, run)
     table, meta = load_baseline(chosen)
-    return judge(table, meta, run, summary, min_fraction, mode), meta, chosen, why
+    verdict = judge(table, meta, run, summary, min_fraction, mode)
+    verdict.notices += skipped
+    return verdict, meta, chosen, why

@@ -21,7 +21,7 @@ from reports.summary import summarize
 from tfparity.dtypes import np_dtype
 from tfparity.inputs import parse
 
-RUN_SCHEMA = "tfparity-run/1"
+RUN_SCHEMA = "tfparity-run/2"
 ROWS, INPUTS = "rows", "inputs"
 FILES = ("run.json", "cases.csv", "summary.csv", "report.html")
 SAVED_INPUTS = 200

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from reports import output
+from tfparity.backend import current
 from tfparity.describe import arguments as replay_arguments
 from tfparity.describe import describe
 from tfparity.inputs import parse
@@ -16,10 +17,14 @@ from tfparity.inputs import parse
 def replay(case: str, report_dir: Path, candidate: str | None = None) -> str:
     """The case's inputs, both outputs and every verdict, and whether its saved inputs still match.
     The candidate defaults to the one the report's run checked."""
-    spec = case if case.lstrip().startswith("Case(") else _spec(case, report_dir)
+    spec, recorded = (case, None) if case.lstrip().startswith("Case(") else _spec(case, report_dir)
     found = parse(spec)
     module = importlib.import_module(candidate or _run_candidate(report_dir))
     text = f"candidate: {module.__name__}\n" + describe(found, candidate=module)
+    here = current().fingerprint
+    if recorded and recorded != here:
+        text += (f"\nNOTE: the case was recorded on backend {recorded}, this is {here}: kernels, known "
+                 f"divergences and so the verdicts may differ (see the report's Backend section)")
     saved = report_dir / output.INPUTS / f"{case}.npz"
     if saved.is_file():
         regenerated = output.portable(replay_arguments(found))
@@ -37,12 +42,13 @@ def _run_candidate(report_dir: Path) -> str:
         return "impl"
 
 
-def _spec(case_id: str, report_dir: Path) -> str:
+def _spec(case_id: str, report_dir: Path) -> tuple[str, str | None]:
+    """The case's spec and the backend it was recorded on."""
     try:
         cases = output.load_cases(report_dir)
     except FileNotFoundError as error:
         raise ValueError(f"no cases.csv in {report_dir}: pass --report, or a Case(...) spec") from error
-    match = cases.loc[cases["case_id"] == case_id, "spec"]
+    match = cases.loc[cases["case_id"] == case_id]
     if match.empty:
         raise ValueError(f"case {case_id} is not in {report_dir}/cases.csv")
-    return match.iloc[0]
+    return match["spec"].iloc[0], match["backend"].iloc[0] if "backend" in match else None

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # tfparity.check imports TensorFlow, which a session's contro
 COLUMNS = (
     "case_id", "op", "check", "dtype", "shape", "axis", "label_kind", "regime", "source",
     "rtol", "atol", "max_abs_err", "max_rel_err", "max_ulp", "budget_used", "mismatches",
-    "special_mismatch", "ignored_mismatches", "passed", "known_divergence", "detail", "backend",
+    "special_mismatch", "ignored_mismatches", "flushed", "passed", "known_divergence", "detail", "backend",
     "spec", "replay",
 )
 # A class is what the summary and the gate aggregate over.
@@ -63,6 +63,7 @@ def row(result: CheckResult, source: str, report_dir: str, backend: str) -> dict
         "mismatches": c.mismatches if c else int(not result.passed),
         "special_mismatch": c.special_mismatch if c else 0,
         "ignored_mismatches": c.ignored_mismatches if c else 0,
+        "flushed": c.flushed if c else 0,
         "passed": result.passed,
         "known_divergence": ";".join(result.known),
         "detail": result.detail,

@@ -7,7 +7,7 @@ import pandas as pd
 from reports.rows import CLASS
 
 SUMMARY_COLUMNS = [*CLASS, "cases", "failures", "known", "worst_ulp", "worst_rel", "worst_abs",
-                   "worst_budget", "rtol", "atol", "known_divergences", "worst_case"]
+                   "worst_budget", "rtol", "atol", "known_divergences", "worst_case", "worst_budget_case"]
 
 
 def summarize(rows: pd.DataFrame) -> pd.DataFrame:
@@ -19,6 +19,7 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
         failed=~rows["passed"].astype(bool),
         known_hit=rows["known_divergence"].fillna("") != "",
         ulp_key=rows["max_ulp"].fillna(-1.0),
+        budget_key=rows["budget_used"].fillna(-1.0),
     )
     worst = rows.sort_values("ulp_key", ascending=False, kind="stable").drop_duplicates(CLASS)
     grouped = rows.groupby(CLASS, sort=True)
@@ -35,6 +36,8 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
         "known_divergences": grouped["known_divergence"].agg(_names),
     })
     summary["worst_case"] = worst.set_index(CLASS)["case_id"]
+    spent = rows.sort_values("budget_key", ascending=False, kind="stable").drop_duplicates(CLASS)
+    summary["worst_budget_case"] = spent.set_index(CLASS)["case_id"]
     return summary.reset_index()[SUMMARY_COLUMNS]
 
 

@@ -151,12 +151,12 @@ def test_gate_reports_improvements_and_environment_changes(parallel_run, baselin
     assert "improved" in out and "ENVIRONMENT DIFFERS: tensorflow" in out
 
 
-def _other_backend(folder: Path, **answers: str) -> None:
+def _other_backend(folder: Path, kernels: dict | None = None, **answers: str) -> None:
     """Make the run's backend another machine's: some probe answers differ, so the fingerprint does."""
     run = json.loads((folder / "run.json").read_text())
     backend = run["backend"] | {"fingerprint": "cpu-eager-tf2.21.0-elsewhere",
                                 "facts": run["backend"]["facts"] | answers}
-    _edit_run(folder, backend=backend)
+    _edit_run(folder, backend=backend | ({"kernels": kernels} if kernels else {}))
 
 
 def _raise(column: str, by: float):
@@ -187,6 +187,36 @@ def test_gate_on_another_backend_still_catches_regressions(edited, baseline, dam
     assert cli.main(["gate", "--baseline", str(baseline), str(edited)]) == 1
     out = capsys.readouterr().out
     assert "comparison: portable" in out and reason in out
+
+
+def test_gate_allows_more_spread_where_the_kernel_switched(edited, baseline, capsys):
+    """TF's own spread between two kernels of an op is wider than across machines on one kernel."""
+    run = json.loads((edited / "run.json").read_text())
+    switched = {"sigmoid": dict.fromkeys(["float32"], "other_kernel")}
+    _other_backend(edited, kernels=run["backend"]["kernels"] | switched)
+    _edit_summary(edited, _raise("worst_budget", 0.3))
+    assert cli.main(["gate", "--baseline", str(baseline), str(edited)]) == 0, capsys.readouterr().out
+    _edit_summary(edited, _raise("worst_budget", 0.4))
+    assert cli.main(["gate", "--baseline", str(baseline), str(edited)]) == 1
+    assert "+0.6 across backends" in capsys.readouterr().out
+
+
+def test_gate_refuses_a_run_without_a_backend(edited, baseline, capsys):
+    _edit_run(edited, backend={})
+    assert cli.main(["gate", "--baseline", str(baseline), str(edited)]) == 2
+    assert "no backend fingerprint" in capsys.readouterr().err
+
+
+def test_gate_skips_an_unreadable_baseline_in_a_folder_and_says_so(parallel_run, tmp_path, capsys):
+    folder = tmp_path / "baselines"
+    assert cli.main(["baseline", str(parallel_run), "--out", str(folder)]) == 0
+    (folder / "stale.csv").write_text("op,check\nsigmoid,value\n")
+    assert cli.main(["gate", "--baseline", str(folder), str(parallel_run)]) == 0
+    out = capsys.readouterr().out
+    assert "comparison: strict" in out and "skipped stale.csv" in out
+    for path in folder.glob("cpu-*"):
+        path.unlink()
+    assert cli.main(["gate", "--baseline", str(folder), str(parallel_run)]) == 2
 
 
 def test_gate_picks_the_baseline_of_the_runs_backend_from_a_folder(parallel_run, edited, tmp_path, capsys):

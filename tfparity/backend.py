@@ -14,10 +14,16 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tfparity.dtypes import DTYPES
 
 ONEDNN, EIGEN, UNKNOWN = "onednn", "eigen", "unknown"
+# The instruction sets TF's kernel choice and Eigen's code paths read (oneDNN's default policy,
+# bf16 and f16 routing). They are part of the fingerprint, so two CPUs share one only when these
+# agree too; nothing decides a verdict on them: the probe's answers do.
+CPU_FLAGS = ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
+             "amx_bf16", "amx_int8", "amx_fp16", "avx_ne_convert")
 
 
 @dataclass(frozen=True)
@@ -43,7 +49,8 @@ KERNELS: tuple[Kernel, ...] = (
 
 @dataclass(frozen=True)
 class Backend:
-    """The probed answers (`"<question>/<dtype>"` -> answer, plus device, mode, oneDNN state)."""
+    """The probed answers (`"<question>/<dtype>"` -> answer, plus device, mode, oneDNN state and
+    the CPU's flags)."""
 
     facts: Mapping[str, str] = field(hash=False)
 
@@ -69,7 +76,8 @@ class Backend:
 
     @functools.cached_property
     def fingerprint(self) -> str:
-        """`<device>-<mode>-tf<version>-<hash of every answer>`: equal exactly when every answer is."""
+        """`<device>-<mode>-tf<version>-<hash of every answer and the CPU flags>`: equal exactly
+        when all of them are."""
         digest = hashlib.sha1(json.dumps(dict(self.facts), sort_keys=True).encode()).hexdigest()[:8]
         return f"{self.device}-{self.mode}-tf{self.facts.get('tensorflow', '?')}-{digest}"
 
@@ -102,12 +110,23 @@ class Backend:
                 "facts": dict(self.facts)}
 
 
+def cpu_flags() -> str:
+    """Which of CPU_FLAGS the OS reports (Linux /proc/cpuinfo; elsewhere "unknown")."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return UNKNOWN
+    present = next((set(line.split(":", 1)[1].split()) for line in text.splitlines()
+                    if line.startswith(("flags", "Features"))), set())
+    return " ".join(f for f in CPU_FLAGS if f in present) or "none"
+
+
 @functools.cache
 def current() -> Backend:
     """This process's backend, probed once (importing TensorFlow)."""
     from oracle import probe
 
-    return Backend(probe.observe(DTYPES))
+    return Backend(probe.observe(DTYPES) | {"cpu_flags": cpu_flags()})
 
 
 @dataclass(frozen=True)
@@ -116,9 +135,6 @@ class When:
 
     what: str
     holds: Callable[[Backend, str], bool] = field(compare=False)
-
-    def __and__(self, other: When) -> When:
-        return When(f"{self.what} and {other.what}", lambda b, d: self.holds(b, d) and other.holds(b, d))
 
 
 ALWAYS = When("on every backend", lambda backend, dtype: True)

@@ -165,7 +165,8 @@ def run_misuse(misuse: Misuse, case: Case) -> CheckResult:
         want = np.asarray(misuse.reference(inputs))
         got = np.asarray(misuse.misused(inputs)).astype(want.dtype)
         size = 1.0 + np.abs(want.astype(np.float64))
-        comparison = compare(got, want, MATCH, np.nan_to_num(size, nan=1.0))
+        comparison = compare(got, want, MATCH, np.nan_to_num(size, nan=1.0),
+                             flush=backends.current().flushes(case.dtype))
         apart = got.astype(np.float64) - want.astype(np.float64)
         by = float(np.nanmax(np.abs(apart) / size, initial=0.0))
         detail = ""

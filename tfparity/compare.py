@@ -12,7 +12,8 @@ denormals-are-zero, and a flushed intermediate is then scaled by factors of orde
 smallest normal may differ by as much.
 
 `budget_used` is the share of the tolerance the worst checked element spends: under 1
-passes, and unlike a raw ULP count it means the same on every backend and dtype.
+passes, and unlike a raw ULP count it means the same on every backend and dtype. Flushed
+elements spend none of it; they are counted apart.
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class Comparison:
     special_mismatch: int
     worst_index: tuple[int, ...] | None
     ignored_mismatches: int
+    flushed: int
     budget_used: float
     failing: np.ndarray = field(repr=False, compare=False)
 
@@ -89,12 +91,14 @@ def compare(
     tolerance: Tolerance,
     scale: np.ndarray | float = 0.0,
     ignore: np.ndarray | bool = False,
-    flush: bool = True,
+    *,
+    flush: bool,
 ) -> Comparison:
     """Compare `candidate` with TF's `reference` (same shape and dtype) element by element.
 
     `ignore` marks elements a known divergence explains: they are counted apart and
-    cannot fail the comparison. `flush` says whether TF flushes subnormals on this backend.
+    cannot fail the comparison. `flush` says whether TF flushes subnormals on this backend;
+    the elements accepted only because of it are counted in `flushed`.
     """
     if candidate.shape != reference.shape or candidate.dtype != reference.dtype:
         raise ValueError(
@@ -114,11 +118,12 @@ def compare(
         abs_err = np.where(finite, np.abs(a - b), 0.0)
         rel_err = np.where(finite & (abs_err > 0), abs_err / np.abs(b), 0.0)
         ulp = np.where(finite, ulp_distance(candidate, reference), 0.0)
-        flushed = flush & (abs_err <= floor) & ((np.abs(a) < floor) | (np.abs(b) < floor))
         allowed = tolerance.atol(reference.dtype) * scale
+        within = (ulp <= tolerance.ulp) | (abs_err <= allowed)
+        flushed = flush & finite & ~within & (abs_err <= floor) & ((np.abs(a) < floor) | (np.abs(b) < floor))
         used = np.minimum(_share(ulp, tolerance.ulp), _share(abs_err, allowed))
-        used = np.where(flushed, 0.0, np.where(special_bad, np.inf, np.where(finite, used, 0.0)))
-        bad = finite & (ulp > tolerance.ulp) & (abs_err > allowed) & ~flushed
+        used = np.where(special_bad, np.inf, np.where(finite & ~flushed, used, 0.0))
+        bad = finite & ~within & ~flushed
 
     checked = ~ignore
     worst = np.where(checked & (bad | special_bad), np.inf, np.where(checked, ulp, -1.0))
@@ -131,6 +136,7 @@ def compare(
         special_mismatch=int((special_bad & checked).sum()),
         worst_index=worst_index,
         ignored_mismatches=int(((bad | special_bad) & ignore).sum()),
+        flushed=int((flushed & checked).sum()),
         budget_used=float(used[checked].max(initial=0.0)),
         failing=bad | special_bad,
     )

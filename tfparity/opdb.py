@@ -62,8 +62,8 @@ ONEDNN_RANK_LIMIT = KnownDivergence(
     where=lambda case, inputs: not 1 <= np.ndim(inputs["logits"]) <= 5,
     when=ON_ONEDNN,
     evidence=(
-        Evidence("value", {"logits": np.ones((1, 1, 1, 1, 2, 3), np.float32)}, "AbortedError",
-                 np.full((1, 1, 1, 1, 2, 3), 1 / 3)),
+        Evidence("value", {"logits": np.arange(8, dtype=np.float32).reshape(2, 1, 1, 1, 1, 4)}, "AbortedError",
+                 np.exp(np.arange(4.0)) / np.exp(np.arange(4.0)).sum() + np.zeros((2, 1, 1, 1, 1, 1))),
         Evidence("value", {"logits": np.float32(1.0)}, "AbortedError", "InvalidArgumentError"),
     ),
 )
