@@ -31,6 +31,7 @@ def render(rows: pd.DataFrame, summary: pd.DataFrame, run: dict) -> str:
         _banner(run, failing),
         "<h2>Environment</h2>" + _pairs(run["environment"]),
         _backend(run.get("backend", {})),
+        _divergences(run.get("backend", {}), rows),
         "<h2>Summary</h2><p>One row per op, check, dtype and label kind. Red: failures not "
         "explained by a known divergence. Amber: a known divergence explained some elements.</p>"
         + _styled_summary(summary),
@@ -66,6 +67,29 @@ def _backend(backend: dict) -> str:
             "Known divergences and tolerances apply where their conditions hold on this backend; "
             "the fingerprint names every probe answer below.</p>" + kernels.to_html(index=False)
             + "<details><summary>probe answers</summary>" + _pairs(backend["facts"]) + "</details>")
+
+
+def _divergences(backend: dict, rows: pd.DataFrame) -> str:
+    """Each known divergence: where it holds, the dtypes it applies to here, the checks it explained."""
+    if not backend:
+        return ""
+    # the records import TF: only a run's writer needs them
+    from tfparity.backend import Backend
+    from tfparity.dtypes import DTYPES
+    from tfparity.opdb import RECORDS
+
+    here = Backend(backend["facts"])
+    fired = rows["known_divergence"].fillna("").str.split(";").explode().value_counts()
+    unique = {d.name: d for r in RECORDS for d in r.divergences}
+    table = pd.DataFrame([{
+        "divergence": name, "holds where": d.conditions(),
+        "applies here to": "/".join(t for t in DTYPES if d.applies(here, t)) or "none",
+        "checks explained": int(fired.get(name, 0)), "what TF does": d.what} for name, d in unique.items()])
+    flushed = int((rows["flushed"].fillna(0) > 0).sum())
+    return ("<h2>Known divergences on this backend</h2><p>Where TF is known to differ from the exact "
+            "answer, and where each holds. Where one does not apply, TF must agree with the candidate. "
+            f"Besides these, {flushed} checks had elements accepted because TF flushes subnormals "
+            "here (column <code>flushed</code>).</p>" + table.to_html(index=False))
 
 
 def _pairs(mapping: dict) -> str:
