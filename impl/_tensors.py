@@ -32,11 +32,18 @@ _PYTHON_DEFAULTS = {np.dtype(np.float64): np.float32, np.dtype(np.int64): np.int
 
 
 def as_tensor(value: object) -> np.ndarray:
-    """An ndarray as `tf.constant` would make it: Python floats become float32, ints int32."""
-    if isinstance(value, (np.ndarray, np.generic)):
-        return np.asarray(value)
+    """An ndarray as `tf.constant` would make it: Python floats become float32, ints int32;
+    arrays, NumPy scalars and lists of NumPy scalars keep their dtype."""
     array = np.asarray(value)
+    if not _holds_python_numbers(value):
+        return array
     return array.astype(_PYTHON_DEFAULTS.get(array.dtype, array.dtype))
+
+
+def _holds_python_numbers(value: object) -> bool:
+    if isinstance(value, (list, tuple)):
+        return any(_holds_python_numbers(v) for v in value)
+    return not isinstance(value, (np.ndarray, np.generic))
 
 
 def float_tensor(value: object, name: str) -> np.ndarray:
@@ -50,13 +57,27 @@ def float_tensor(value: object, name: str) -> np.ndarray:
 
 
 def same_dtype(value: object, like: np.ndarray, name: str) -> np.ndarray:
-    """`value` as a float array of `like`'s dtype; Python numbers are converted, arrays must match."""
-    if not isinstance(value, (np.ndarray, np.generic)):
-        return np.asarray(value, dtype=like.dtype)
+    """`value` as `tf.constant` makes it (Python floats float32), which must be `like`'s dtype."""
     array = float_tensor(value, name)
     if array.dtype != like.dtype:
         raise InvalidArgumentError(f"{name} is {array.dtype} but logits are {like.dtype}")
     return array
+
+
+def converted_like(value: object, like: np.ndarray, name: str) -> np.ndarray:
+    """`value` converted to `like`'s dtype when it is a Python number or list (TF converts with
+    the logits' dtype as the target); an array must already have it."""
+    if not isinstance(value, (np.ndarray, np.generic)):
+        return np.asarray(value, dtype=like.dtype)
+    return same_dtype(value, like, name)
+
+
+def cast_like(value: object, like: np.ndarray, name: str) -> np.ndarray:
+    """`value` (any real dtype) cast to `like`'s dtype, as TF casts softmax CE's labels."""
+    array = as_tensor(value)
+    if array.dtype.kind not in "biuf" and array.dtype not in FLOAT_DTYPES:
+        raise InvalidArgumentError(f"{name} must be numeric; got {array.dtype}")
+    return array.astype(like.dtype)
 
 
 def widen(array: np.ndarray) -> np.ndarray:

@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from impl._tensors import (
+    cast_like,
     class_axis,
+    converted_like,
     float_tensor,
     same_dtype,
     same_shape,
@@ -33,13 +35,14 @@ def _softplus(t: np.ndarray) -> np.ndarray:
 
 
 def _class_labels(labels: object, x: np.ndarray, axis: int) -> np.ndarray:
-    """Labels checked against TF's v2 rule and broadcast to the logits' shape.
+    """Labels cast to the logits' dtype (as TF v2 does, whatever their dtype), checked against
+    TF's v2 rule and broadcast to the logits' shape.
 
     TF flattens labels to [rows, classes] and broadcasts that against the logits'
     [rows, classes]: labels may omit leading dims and may be 1 on the class axis, but
     their non-class dims must all match the logits' or all be 1.
     """
-    z = same_dtype(labels, x, "labels")
+    z = cast_like(labels, x, "labels")
     padded = (1,) * (x.ndim - z.ndim) + z.shape
     rows = [n for i, n in enumerate(padded) if i != axis]
     logit_rows = [n for i, n in enumerate(x.shape) if i != axis]
@@ -144,7 +147,7 @@ def _binary_inputs(labels: object, logits: object, pos_weight: object):
     x = float_tensor(logits, "logits")
     z = same_dtype(labels, x, "labels")
     same_shape(z, x)
-    q = same_dtype(pos_weight, x, "pos_weight")
+    q = converted_like(pos_weight, x, "pos_weight")
     try:
         np.broadcast_shapes(q.shape, x.shape)
     except ValueError:

@@ -68,7 +68,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         params = getattr(item, "callspec", None) and item.callspec.params or {}
         subject = params.get("record") or params.get("misuse")
         ok = (("ops" not in wanted or (subject is not None and subject.name in wanted["ops"]))
-              and ("dtypes" not in wanted or params.get("dtype") in wanted["dtypes"]))
+              and ("dtypes" not in wanted or (params.get("dtype") or getattr(params.get("case"), "dtype", None))
+                   in wanted["dtypes"]))
         (keep if ok else drop).append(item)
     config.hook.pytest_deselected(items=drop)
     items[:] = keep

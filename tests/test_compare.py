@@ -24,6 +24,11 @@ def test_ulp_distance_counts_representable_steps(dtype):
     assert ulp_distance(-top, top)[0] == 2 * float(top.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[top.itemsize])[0])
 
 
+def test_a_zero_dimensional_comparison_keeps_its_shape():
+    result = compare(np.array(1.0), np.array(2.0), Tolerance(0), flush=False)
+    assert ulp_distance(np.array(1.0), np.array(1.0)).shape == () and result.worst_index == ()
+
+
 def test_special_values_must_sit_at_the_same_positions():
     a = np.array([np.nan, np.inf, -np.inf, 1.0], np.float32)
     assert compare(a, a.copy(), Tolerance(0), flush=False).passed

@@ -6,18 +6,16 @@ import pytest
 
 import oracle
 from tfparity.check import outcome, run_case
-from tfparity.dtypes import DTYPES
 from tfparity.opdb import RECORDS
 
 ERROR_INPUTS = [
-    pytest.param(record, error, dtype, id=f"{record.name}-{error.name}-{dtype}")
-    for record in RECORDS for error in record.errors for dtype in DTYPES
+    pytest.param(record, error, case, id=f"{record.name}-{error.name}-{case.dtype}")
+    for record in RECORDS for error, case in record.error_cases()
 ]
 
 
-@pytest.mark.parametrize("record, error, dtype", ERROR_INPUTS)
-def test_error_input(record, error, dtype, candidate, recorder):
-    case = record.error_case(error, dtype)
+@pytest.mark.parametrize("record, error, case", ERROR_INPUTS)
+def test_error_input(record, error, case, candidate, recorder):
     [result] = run_case(record, case, candidate)
     recorder.add([result], source="error")
     tf = outcome(getattr(oracle, record.name), **record.arguments(case))

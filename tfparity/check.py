@@ -12,8 +12,10 @@ import numpy as np
 import impl
 import oracle
 from tfparity import backend as backends
+from tfparity.accuracy import Accuracy, assess
 from tfparity.backend import Backend
 from tfparity.compare import Comparison, Tolerance, compare
+from tfparity.dtypes import as_constant
 from tfparity.inputs import Case, cotangent
 from tfparity.misusedb import DIVERGES_BY, DIVERGING, MATCH, Misuse
 from tfparity.records import ERROR_PREFIX, Inputs, OpRecord
@@ -53,25 +55,43 @@ class CheckResult:
     known: tuple[str, ...]
     detail: str
     expect_mismatch: bool = False  # a misuse in its diverging regime must NOT match TF
+    accuracy: Accuracy | None = None
+
+    @property
+    def tf_error(self) -> bool:
+        """Parity failed, but at every mismatch the candidate is the one nearer the exact answer."""
+        return bool(self.comparison and not self.comparison.passed and self.accuracy and self.accuracy.tf_wrong)
 
     @property
     def passed(self) -> bool:
-        """No mismatch that a known divergence does not explain (or, for a misuse that must
-        diverge, a mismatch)."""
+        """Within the tolerance of TF, or TF's error; and no further from exact than TF plus the
+        op's floor. (A misuse that must diverge passes by a mismatch.)"""
         if self.comparison is None or self.detail:
             return not self.detail
-        return self.comparison.passed != self.expect_mismatch
+        if self.expect_mismatch:
+            return not self.comparison.passed
+        accurate = self.accuracy is None or self.accuracy.accurate
+        return accurate and (self.comparison.passed or self.tf_error)
 
     def describe(self) -> str:
         c = self.comparison
         metrics = (f"max_ulp={c.max_ulp:g} max_abs={c.max_abs_err:.3g} max_rel={c.max_rel_err:.3g} "
-                   f"mismatches={c.mismatches} special={c.special_mismatch} at {c.worst_index}"
-                   if c else "")
-        return f"{self.check}: {metrics} {self.detail} known={list(self.known)}".strip()
+                   f"budget_used={c.budget_used:.3g} mismatches={c.mismatches} special={c.special_mismatch} "
+                   f"at {c.worst_index}" if c else "")
+        verdicts = []
+        if self.accuracy:
+            verdicts.append(self.accuracy.describe())
+            if not self.accuracy.accurate:
+                verdicts.append(f"ACCURACY: the candidate is further from exact than TF plus {self.tolerance.floor} "
+                                "ULP (and an eighth of the absolute budget)")
+            if self.tf_error:
+                verdicts.append("TF'S ERROR: the candidate is nearer the exact answer at every mismatch")
+        return " ".join([f"{self.check}: {metrics} {self.detail}", *verdicts, f"known={list(self.known)}"]).strip()
+
 
 
 def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcome, tf: Outcome,
-          backend: Backend, scale: np.ndarray | float = 0.0) -> CheckResult:
+          backend: Backend, scale: np.ndarray | float = 0.0, cotangent: np.ndarray | None = None) -> CheckResult:
     """Compare both sides' outcomes for one check, letting the known divergences that apply on
     `backend` explain mismatches."""
     tolerance = record.tolerance(check, case.dtype)
@@ -95,7 +115,10 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
     ignore = np.logical_or.reduce([m for _, m in masks]) if masks else False
     comparison = compare(got, want, tolerance, scale, ignore, flush=backend.flushes(case.dtype))
     known = tuple(name for name, mask in masks if (comparison.failing & mask).any())
-    return CheckResult(case, check, tolerance, comparison, known, "")
+    accuracy = assess(record.exact, check, inputs, case.class_axis if record.has_axis else -1, cotangent,
+                      got, want, comparison, np.broadcast_to(ignore, want.shape), tolerance,
+                      np.broadcast_to(np.nan_to_num(np.asarray(scale, np.float64), posinf=np.inf), want.shape))
+    return CheckResult(case, check, tolerance, comparison, known, "", accuracy=accuracy)
 
 
 def run_case(record: OpRecord, case: Case, candidate: ModuleType = impl,
@@ -108,7 +131,7 @@ def run_case(record: OpRecord, case: Case, candidate: ModuleType = impl,
 
 def _run_case(record: OpRecord, case: Case, candidate: ModuleType, backend: Backend) -> list[CheckResult]:
     kwargs = record.arguments(case)
-    inputs = {name: value for name, value in kwargs.items() if name != "axis"}
+    inputs = {name: as_constant(value) for name, value in kwargs.items() if name != "axis"}
     value_fn, vjp_fn = record.candidate_functions(candidate)
     mine = outcome(value_fn, **kwargs)
     if case.regime.startswith(ERROR_PREFIX):
@@ -122,14 +145,14 @@ def _run_case(record: OpRecord, case: Case, candidate: ModuleType, backend: Back
     axis = case.class_axis if record.has_axis else -1
     ct = draw(np.shape(tf.value)) if tf.value is not None else None
     scales = record.scales(inputs, axis, ct)
-    results = [judge(record, case, "value", inputs, mine, tf, backend, scales.get("value", 0.0))]
+    results = [judge(record, case, "value", inputs, mine, tf, backend, scales.get("value", 0.0), ct)]
     if ct is None or mine.error:
         return results
     mine_grads = outcome(vjp_fn, ct, **kwargs)
     for name in record.grads:
         results.append(judge(
             record, case, f"vjp_{name}", inputs,
-            _pick(mine_grads, name), _pick(tf_grads, name), backend, scales.get(f"vjp_{name}", 0.0)))
+            _pick(mine_grads, name), _pick(tf_grads, name), backend, scales.get(f"vjp_{name}", 0.0), ct))
     return results
 
 

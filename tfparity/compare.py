@@ -40,6 +40,7 @@ class Tolerance:
     ulp: float
     abs_eps: float = 0.0
     reason: str = ""
+    floor: float = 1.0  # ULPs the candidate may sit further from exact than TF (see tfparity.accuracy)
 
     def rtol(self, dtype: np.dtype) -> float:
         """The relative error the ULP budget amounts to (for reports)."""
@@ -82,7 +83,7 @@ def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a_neg, a_mag = sign_and_magnitude(a)
     b_neg, b_mag = sign_and_magnitude(b)
     apart = np.where(a_neg == b_neg, np.maximum(a_mag, b_mag) - np.minimum(a_mag, b_mag), a_mag + b_mag)
-    return apart.astype(np.float64)
+    return apart.astype(np.float64).reshape(np.shape(a))  # ascontiguousarray made 0-d arrays 1-d
 
 
 def compare(

@@ -8,6 +8,8 @@ divergences of TF 2.21 on CPU, each with the evidence that pins it.
 
 from __future__ import annotations
 
+import dataclasses
+
 import ml_dtypes
 import numpy as np
 
@@ -15,6 +17,7 @@ import impl
 import oracle
 from impl._tensors import sum_to_shape
 from impl.activations import sigmoid_wide, softmax_wide
+from tfparity import exact
 from tfparity import inputs as gen
 from tfparity.backend import ONEDNN, flushes_subnormals, on_kernel
 from tfparity.compare import Tolerance
@@ -28,7 +31,7 @@ def per_dtype(reason: str, float16: Tolerance, bfloat16: Tolerance, float32: Tol
               float64: Tolerance) -> dict[str, Tolerance]:
     """A tolerance table; `reason` is prefixed to each entry's own reason."""
     table = {"float16": float16, "bfloat16": bfloat16, "float32": float32, "float64": float64}
-    return {k: Tolerance(t.ulp, t.abs_eps, f"{reason} {t.reason}".strip()) for k, t in table.items()}
+    return {k: dataclasses.replace(t, reason=f"{reason} {t.reason}".strip()) for k, t in table.items()}
 
 def _shift(x: np.ndarray, axis: int) -> np.ndarray:
     """|x - max|, the size of the shifted logits TF subtracts from."""
@@ -231,20 +234,35 @@ def _axis_errors(extra: dict[str, object] | None = None) -> tuple[ErrorInput, ..
         return build
     return (
         ErrorInput("rank_0", kwargs(()), tf_raises=True),
+        ErrorInput("rank_1", kwargs((3,)), tf_raises=False),
         ErrorInput("axis_past_last", kwargs((2, 3), axis=2), tf_raises=True),
+        ErrorInput("axis_last", kwargs((2, 3), axis=1), tf_raises=False),
         ErrorInput("axis_before_first", kwargs((2, 3), axis=-3), tf_raises=True),
+        ErrorInput("axis_first_negative", kwargs((2, 3), axis=-2), tf_raises=False),
         ErrorInput("empty_batch", kwargs((0, 3)), tf_raises=False),
         ErrorInput("empty_classes", kwargs((3, 0)), tf_raises=False),
     )
 
+
+def convention(name: str, tf_raises: bool = False, **kwargs: object) -> ErrorInput:
+    """An input written as users call tf.nn: Python numbers and lists (which TF makes float32 and
+    int32, NumPy float64 and int64), NumPy scalars, mixed dtypes. Checked once, not per dtype."""
+    return ErrorInput(name, lambda dtype: dict(kwargs), tf_raises=tf_raises, per_dtype=False)
+
+
 ACTIVATION_ERRORS = _axis_errors() + (
     ErrorInput("integer_logits", lambda dtype: {"logits": np.ones((2, 3), np.int32)}, tf_raises=True),
+    convention("python_list", logits=[1.0, 2.0, 3.0]),
+    convention("nested_list_axis_0", logits=[[1.0, 2.0], [3.0, 5.0]], axis=0),
+    convention("python_int_list", tf_raises=True, logits=[1, 2, 3]),
+    convention("numpy_float64_list_of_scalars", logits=[np.float64(1.0), np.float64(2.0)]),
 )
 
 SOFTMAX = OpRecord(
     reference=impl.softmax,
     tf=oracle.softmax,
     tf_vjp=oracle.softmax_vjp,
+    exact=exact.softmax,
     build=gen.activation_inputs,
     grads=("logits",),
     has_axis=True,
@@ -286,6 +304,7 @@ LOG_SOFTMAX = OpRecord(
     reference=impl.log_softmax,
     tf=oracle.log_softmax,
     tf_vjp=oracle.log_softmax_vjp,
+    exact=exact.log_softmax,
     build=gen.activation_inputs,
     grads=("logits",),
     has_axis=True,
@@ -317,6 +336,7 @@ SIGMOID = OpRecord(
     reference=impl.sigmoid,
     tf=oracle.sigmoid,
     tf_vjp=oracle.sigmoid_vjp,
+    exact=exact.sigmoid,
     build=lambda case: gen.activation_inputs(case, "x"),
     grads=("x",),
     regimes=ALL_REGIMES,
@@ -331,6 +351,10 @@ SIGMOID = OpRecord(
     errors=(
         ErrorInput("integer_x", lambda dtype: {"x": np.ones((2, 3), np.int32)}, tf_raises=True),
         ErrorInput("empty", lambda dtype: {"x": np.ones((0, 3), dtype)}, tf_raises=False),
+        convention("python_float", x=2.0),
+        convention("nested_list", x=[[1.0], [2.0]]),
+        convention("numpy_float64_scalar", x=np.float64(2.0)),
+        convention("python_int", tf_raises=True, x=2),
     ),
 )
 
@@ -344,6 +368,7 @@ SOFTMAX_CE = OpRecord(
     reference=impl.softmax_cross_entropy_with_logits,
     tf=oracle.softmax_cross_entropy_with_logits,
     tf_vjp=oracle.softmax_cross_entropy_with_logits_vjp,
+    exact=exact.softmax_cross_entropy_with_logits,
     build=gen.class_label_inputs,
     grads=("logits", "labels"),
     has_axis=True,
@@ -448,6 +473,14 @@ SOFTMAX_CE = OpRecord(
         ErrorInput("labels_broadcast_axis_1", _ce_kwargs((1, 3, 1), (2, 3, 4), axis=1), tf_raises=False),
         ErrorInput("empty_batch", _ce_kwargs((0, 3), (0, 3)), tf_raises=False),
         ErrorInput("empty_classes", _ce_kwargs((3, 0), (3, 0)), tf_raises=False),
+        ErrorInput("rank_1", _ce_kwargs((3,), (3,)), tf_raises=False),
+        ErrorInput("axis_last", _ce_kwargs((2, 3), (2, 3), axis=1), tf_raises=False),
+        convention("python_lists", labels=[[0.0, 1.0]], logits=[[1.0, 2.0]]),
+        convention("labels_list_logits_float64", labels=[[0.0, 1.0]], logits=np.array([[1.0, 2.0]])),
+        convention("labels_int_logits_float32", labels=np.array([[0, 1]], np.int32),
+                   logits=np.array([[1.0, 2.0]], np.float32)),
+        convention("labels_float64_logits_float16", labels=np.array([[0.25, 0.75]]),
+                   logits=np.array([[1.0, 2.0]], np.float16)),
     ),
 )
 
@@ -455,6 +488,7 @@ SPARSE_CE = OpRecord(
     reference=impl.sparse_softmax_cross_entropy_with_logits,
     tf=oracle.sparse_softmax_cross_entropy_with_logits,
     tf_vjp=oracle.sparse_softmax_cross_entropy_with_logits_vjp,
+    exact=exact.sparse_softmax_cross_entropy_with_logits,
     build=gen.sparse_label_inputs,
     grads=("logits",),
     label_kinds=tuple(gen.SPARSE_LABELS),
@@ -464,8 +498,18 @@ SPARSE_CE = OpRecord(
     scales=_sparse_ce_scales,
     divergences=(FLUSHES_SUBNORMALS,),
     errors=(
-        ErrorInput("label_past_last_class", lambda dtype: {"labels": np.array([0, 7], np.int32),
+        ErrorInput("label_past_last_class", lambda dtype: {"labels": np.array([0, 4], np.int32),
                                                           "logits": np.ones((2, 4), dtype)}, tf_raises=True),
+        ErrorInput("label_last_class", lambda dtype: {"labels": np.array([0, 3], np.int32),
+                                                     "logits": np.arange(8).reshape(2, 4).astype(dtype)},
+                   tf_raises=False),
+        ErrorInput("rank_1", lambda dtype: {"labels": np.array(2, np.int32),
+                                           "logits": np.arange(4).astype(dtype)}, tf_raises=False),
+        ErrorInput("rank_0", lambda dtype: {"labels": np.array(0, np.int32),
+                                           "logits": np.array(1, dtype)}, tf_raises=True),
+        convention("python_lists", labels=[0, 2], logits=[[1.0, 2.0, 3.0], [0.5, 0.5, 0.5]]),
+        convention("python_int_label", labels=1, logits=[1.0, 2.0, 3.0]),
+        convention("numpy_int64_scalar_label", labels=np.int64(1), logits=np.array([1.0, 2.0, 3.0])),
         ErrorInput("negative_label", lambda dtype: {"labels": np.array([0, -1], np.int64),
                                                    "logits": np.ones((2, 4), dtype)}, tf_raises=True),
         ErrorInput("labels_wrong_rank", lambda dtype: {"labels": np.array([[0, 1]], np.int32),
@@ -498,6 +542,12 @@ def _binary_errors(**more) -> tuple[ErrorInput, ...]:
                    | {k: np.int32(1) for k in more}, tf_raises=True),
         ErrorInput("rank_0", kwargs((), ()), tf_raises=False),
         ErrorInput("empty", kwargs((0, 3), (0, 3)), tf_raises=False),
+        convention("python_lists", **{"labels": [0.0, 1.0], "logits": [1.5, -2.0]} | more),
+        convention("python_scalars", **{"labels": 1.0, "logits": 0.5} | more),
+        convention("labels_list_logits_float64", tf_raises=True,
+                   **{"labels": [0.0, 1.0], "logits": np.array([1.5, -2.0])} | more),
+        convention("labels_int_logits_float32", tf_raises=True,
+                   **{"labels": np.array([0, 1], np.int32), "logits": np.array([1.5, -2.0], np.float32)} | more),
     )
 
 
@@ -558,6 +608,7 @@ SIGMOID_CE = OpRecord(
     reference=impl.sigmoid_cross_entropy_with_logits,
     tf=oracle.sigmoid_cross_entropy_with_logits,
     tf_vjp=oracle.sigmoid_cross_entropy_with_logits_vjp,
+    exact=exact.sigmoid_cross_entropy_with_logits,
     build=gen.binary_label_inputs,
     grads=("logits", "labels"),
     label_kinds=tuple(gen.BINARY_LABELS),
@@ -595,6 +646,7 @@ WEIGHTED_CE = OpRecord(
     reference=impl.weighted_cross_entropy_with_logits,
     tf=oracle.weighted_cross_entropy_with_logits,
     tf_vjp=oracle.weighted_cross_entropy_with_logits_vjp,
+    exact=exact.weighted_cross_entropy_with_logits,
     build=gen.weighted_inputs,
     grads=("logits", "labels", "pos_weight"),
     label_kinds=tuple(gen.BINARY_LABELS),

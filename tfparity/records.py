@@ -15,7 +15,7 @@ import numpy as np
 
 from tfparity.backend import ALWAYS, Backend, When
 from tfparity.compare import Tolerance
-from tfparity.dtypes import np_dtype
+from tfparity.dtypes import DTYPES, np_dtype
 from tfparity.inputs import Case
 
 Inputs = dict[str, np.ndarray]
@@ -69,11 +69,14 @@ class KnownDivergence:
 
 @dataclass(frozen=True)
 class ErrorInput:
-    """An input at the edge of the op's domain: both sides must raise alike, or return alike."""
+    """An input at an edge of the op's domain, on either side of it, or written the way users
+    call tf.nn (Python lists and numbers): both sides must raise alike, or return alike (values
+    and dtype). `per_dtype=False` inputs fix their own dtypes and are checked once."""
 
     name: str
     kwargs: Callable[[np.dtype], dict[str, object]]
     tf_raises: bool
+    per_dtype: bool = True
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,7 @@ class OpRecord:
     reference: Callable
     tf: Callable
     tf_vjp: Callable
+    exact: Callable
     build: Callable[[Case], Inputs]
     grads: tuple[str, ...]
     value_tolerance: Mapping[str, Tolerance]
@@ -119,6 +123,12 @@ class OpRecord:
         first = next(v for k, v in kwargs.items() if k in ("logits", "x"))
         return Case(self.name, dtype, np.shape(first), kwargs.get("axis"), regime=f"{ERROR_PREFIX}{error.name}")
 
+    def error_cases(self) -> list[tuple[ErrorInput, Case]]:
+        """Every error input's case: per dtype, or once (named by the dtype TF makes of it)."""
+        return [(error, self.error_case(error, dtype)) for error in self.errors
+                for dtype in (DTYPES if error.per_dtype else (_tf_dtype(error),))]
+
+
     def arguments(self, case: Case) -> dict[str, object]:
         """The keyword arguments `case` stands for, generated from its spec."""
         if case.regime.startswith(ERROR_PREFIX):
@@ -132,3 +142,10 @@ class OpRecord:
     def divergences_for(self, case: Case, check: str, backend: Backend) -> list[KnownDivergence]:
         """The divergences that may explain `check` of `case` on `backend`."""
         return [d for d in self.divergences if check in d.checks and d.applies(backend, case.dtype)]
+
+
+def _tf_dtype(error: ErrorInput) -> str:
+    """The float dtype TF makes of an input's logits: a Python float or list is float32."""
+    first = next(v for k, v in error.kwargs(np.dtype("float32")).items() if k in ("logits", "x"))
+    dtype = np.asarray(first).dtype if isinstance(first, (np.ndarray, np.generic)) else np.dtype("float32")
+    return dtype.name if dtype.name in DTYPES else "float32"

@@ -1,0 +1,80 @@
+"""Plausible wrong implementations, each seeded into a copy of impl: the default test run must fail
+on every one of them, and say which check caught it.
+
+Each is a weakness a reviewer found the harness blind to: arithmetic done in the half type where TF
+accumulates in float32 (within the parity tolerance, caught by the accuracy verdict), a validity edge
+moved by one (caught by the valid input next to each error input), NumPy's conventions for Python
+inputs instead of TF's (caught by the convention inputs).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+HALF_ARITHMETIC = '''
+import numpy as np
+import impl
+from impl import *
+
+
+def softmax(logits, axis=-1):
+    """exp, sum and divide each rounded to the half type: no float32 accumulation."""
+    checked = impl.softmax(logits, axis)
+    x = np.asarray(logits)
+    if x.dtype.itemsize != 2 or x.size == 0:
+        return checked
+    axis = -1 if axis is None else axis
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return (e / e.sum(axis=axis, keepdims=True, dtype=x.dtype)).astype(x.dtype)
+'''
+
+LAST_CLASS_REJECTED = '''
+import numpy as np
+import impl
+from impl import *
+
+
+def sparse_softmax_cross_entropy_with_logits(labels, logits):
+    """Off by one at the top of the label range: rejects C - 1."""
+    if np.size(labels) and np.max(labels) >= np.shape(logits)[-1] - 1:
+        raise impl.InvalidArgumentError("label out of range")
+    return impl.sparse_softmax_cross_entropy_with_logits(labels, logits)
+'''
+
+NUMPY_CONVENTIONS = '''
+import numpy as np
+import impl
+from impl import *
+
+
+def sigmoid(x):
+    """np.asarray, not tf.constant: a Python float becomes float64."""
+    return impl.sigmoid(np.asarray(x))
+'''
+
+WEAKNESSES = {
+    "half_arithmetic": (HALF_ARITHMETIC, ["--ops", "softmax", "--dtypes", "float16,bfloat16"], "ACCURACY"),
+    "last_class_rejected": (LAST_CLASS_REJECTED, ["--ops", "sparse_softmax_cross_entropy_with_logits"],
+                            "label_last_class"),
+    "numpy_conventions": (NUMPY_CONVENTIONS, ["--ops", "sigmoid"], "python_float"),
+}
+
+
+@pytest.mark.parametrize("name", list(WEAKNESSES))
+def test_default_run_fails_on_a_planted_weakness(name, tmp_path):
+    source, selection, caught_by = WEAKNESSES[name]
+    (tmp_path / f"{name}.py").write_text(source)
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/test_parity.py", "tests/test_errors.py", "-q", "-p", "no:cacheprovider",
+         "-p", "no:xdist", f"--candidate={name}", *selection],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    assert caught_by in done.stdout, done.stdout[-3000:]
