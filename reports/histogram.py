@@ -1,4 +1,4 @@
-"""ULP-error histograms as inline SVG: no plotting library, no external assets."""
+"""Budget-used histograms as inline SVG: no plotting library, no external assets."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from html import escape
 import numpy as np
 import pandas as pd
 
-# Bin upper edges (inclusive) in ULP; the last bin is open.
-EDGES = (0, 1, 2, 4, 8, 16, 64, 256, 4096)
-LABELS = ("0", "1", "2", "3-4", "5-8", "9-16", "17-64", "65-256", "257-4k", ">4k")
+# Bin upper edges (inclusive) in shares of the tolerance; the last bin is open (a failure).
+EDGES = (0, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4, 1)
+LABELS = ("0", "1/16", "1/8", "1/4", "1/2", "3/4", "1", ">1")
 _W, _H, _BAR, _TOP = 330, 150, 30, 26
 
 
 def counts(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Per bin: checks that passed, checks that failed (rows without a comparison are left out)."""
     measured = rows[rows["max_ulp"].notna()]
-    bins = np.searchsorted(np.asarray(EDGES, float), measured["max_ulp"].to_numpy(float), side="left")
+    bins = np.searchsorted(np.asarray(EDGES, float), measured["budget_used"].to_numpy(float), side="left")
     failed = ~measured["passed"].astype(bool).to_numpy()
     return (np.bincount(bins[~failed], minlength=len(LABELS)),
             np.bincount(bins[failed], minlength=len(LABELS)))

@@ -15,6 +15,7 @@ table{border-collapse:collapse;font-size:12px;margin:.5em 0 1.5em}
 th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}
 th{background:#eee}
 .banner{padding:.6em 1em;font-size:1.2em;font-weight:bold;border-radius:4px}
+.headline{font-size:1.05em}
 .pass{background:#d4edda}.fail{background:#f8d7da}.incomplete{background:#fde2b8}
 .plots{display:flex;flex-wrap:wrap;gap:8px}
 code{font-size:11px}
@@ -29,6 +30,7 @@ def render(rows: pd.DataFrame, summary: pd.DataFrame, run: dict) -> str:
     failing = rows[~rows["passed"].astype(bool)]
     sections = [
         _banner(run, failing),
+        _headline(rows, summary),
         "<h2>Environment</h2>" + _pairs(run["environment"]),
         _backend(run.get("backend", {})),
         _divergences(run.get("backend", {}), rows),
@@ -41,8 +43,8 @@ def render(rows: pd.DataFrame, summary: pd.DataFrame, run: dict) -> str:
         "absolute budget (a tiny value next to large terms) can be far in ULP and still pass.</p>"
         + _cases(_worst(rows)),
         _misuses(rows[rows["check"] == MISUSE]),
-        "<h2>ULP error per op and dtype</h2><p>Worst ULP distance per checked case, log-scaled "
-        "counts; red: failing checks.</p>" + _plots(rows),
+        "<h2>Budget used per op and dtype</h2><p>Each check's worst element as a share of its "
+        "tolerance (1 is the limit), log-scaled counts; red: failing checks.</p>" + _plots(rows),
     ]
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>tfparity report</title>"
             f"<style>{_CSS}</style></head><body><h1>tfparity report</h1>{''.join(sections)}</body></html>")
@@ -56,6 +58,30 @@ def _banner(run: dict, failing: pd.DataFrame) -> str:
         return (f"<div class='banner fail'>FAIL: {len(failing)} failing checks in "
                 f"{failing['case_id'].nunique()} of {run['cases']} cases</div>")
     return f"<div class='banner pass'>PASS: {run['cases']} cases, {run['rows']} checks, no unexplained mismatch</div>"
+
+
+def _headline(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
+    """Does the candidate match TF, and where it does not, who is right: one sentence and a grid."""
+    parity = rows[~rows["check"].isin([MISUSE, "error"]) & rows["budget_used"].notna()]
+    if parity.empty:
+        return ""
+    verdicts = parity["verdict"].value_counts()
+    closer = parity["closer"].value_counts()
+    text = (f"<p class='headline'>{len(parity)} value and gradient checks; the worst uses "
+            f"{parity['budget_used'].max():.2g} of its tolerance. Where the candidate and TF differ, the exact "
+            f"answer says the candidate is closer in {closer.get('candidate', 0)} checks and TF in "
+            f"{closer.get('tf', 0)}; TF is the side in error in {verdicts.get('tf_error', 0)}; the candidate is "
+            f"less accurate than TF (beyond the floor) in {verdicts.get('inaccurate', 0)}.</p>")
+    grid = summary[~summary["check"].isin([MISUSE, "error"])].groupby(["op", "dtype"]).agg(
+        failures=("failures", "sum"), budget=("worst_budget", "max"), candidate=("candidate_closer", "sum"),
+        tf=("tf_closer", "sum"), tf_errors=("tf_errors", "sum"))
+    cells = grid.apply(lambda g: (f"{'FAIL ' + str(int(g.failures)) + ' · ' if g.failures else ''}"
+                                  f"budget {g.budget:.2f} · closer: cand {int(g.candidate)} / TF {int(g.tf)}"
+                                  + (f" · TF errors {int(g.tf_errors)}" if g.tf_errors else "")), axis=1)
+    table = cells.unstack("dtype").fillna("-")
+    return (text + "<p>Per op and dtype: failing checks, the worst share of the tolerance used, and at "
+            "the elements where the two differ, how often each side is nearer the exact answer.</p>"
+            + table.to_html(escape=True))
 
 
 def _backend(backend: dict) -> str:

@@ -14,7 +14,8 @@ if TYPE_CHECKING:  # tfparity.check imports TensorFlow, which a session's contro
 
 COLUMNS = (
     "case_id", "op", "check", "dtype", "shape", "axis", "label_kind", "regime", "source",
-    "rtol", "atol", "max_abs_err", "max_rel_err", "max_ulp", "budget_used", "mismatches",
+    "verdict", "budget_used", "candidate_exact_ulp", "tf_exact_ulp", "closer",
+    "rtol", "atol", "max_abs_err", "max_rel_err", "max_ulp", "mismatches",
     "special_mismatch", "ignored_mismatches", "flushed", "passed", "known_divergence", "detail", "backend",
     "spec", "replay",
 )
@@ -41,7 +42,7 @@ def replay_command(cid: str, report_dir: str) -> str:
 def row(result: CheckResult, source: str, report_dir: str, backend: str) -> dict[str, object]:
     """The row for one check of one case on the backend fingerprinted `backend`. Metrics are nan
     where no values were compared (either side raised, or a gradient was missing)."""
-    case, c = result.case, result.comparison
+    case, c, a = result.case, result.comparison, result.accuracy
     cid = case_id(case)
     nan = math.nan
     return {
@@ -59,7 +60,11 @@ def row(result: CheckResult, source: str, report_dir: str, backend: str) -> dict
         "max_abs_err": c.max_abs_err if c else nan,
         "max_rel_err": c.max_rel_err if c else nan,
         "max_ulp": c.max_ulp if c else nan,
+        "verdict": result.verdict,
         "budget_used": c.budget_used if c else (0.0 if result.passed else math.inf),
+        "candidate_exact_ulp": a.candidate_ulp if a else nan,
+        "tf_exact_ulp": a.tf_ulp if a else nan,
+        "closer": a.closer if a else "",
         "mismatches": c.mismatches if c else int(not result.passed),
         "special_mismatch": c.special_mismatch if c else 0,
         "ignored_mismatches": c.ignored_mismatches if c else 0,

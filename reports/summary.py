@@ -6,8 +6,9 @@ import pandas as pd
 
 from reports.rows import CLASS
 
-SUMMARY_COLUMNS = [*CLASS, "cases", "failures", "known", "worst_ulp", "worst_rel", "worst_abs",
-                   "worst_budget", "rtol", "atol", "known_divergences", "worst_case", "worst_budget_case"]
+SUMMARY_COLUMNS = [*CLASS, "cases", "failures", "worst_budget", "candidate_closer", "tf_closer", "tf_errors",
+                   "inaccurate", "known", "worst_ulp", "worst_rel", "worst_abs", "rtol", "atol",
+                   "known_divergences", "worst_case", "worst_budget_case"]
 
 
 def summarize(rows: pd.DataFrame) -> pd.DataFrame:
@@ -31,6 +32,10 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
         "worst_rel": grouped["max_rel_err"].max(),
         "worst_abs": grouped["max_abs_err"].max(),
         "worst_budget": grouped["budget_used"].max(),
+        "candidate_closer": grouped["closer"].agg(lambda c: int((c == "candidate").sum())),
+        "tf_closer": grouped["closer"].agg(lambda c: int((c == "tf").sum())),
+        "tf_errors": grouped["verdict"].agg(lambda v: int((v == "tf_error").sum())),
+        "inaccurate": grouped["verdict"].agg(lambda v: int((v == "inaccurate").sum())),
         "rtol": grouped["rtol"].max(),
         "atol": grouped["atol"].max(),
         "known_divergences": grouped["known_divergence"].agg(_names),

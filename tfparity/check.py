@@ -63,6 +63,18 @@ class CheckResult:
         return bool(self.comparison and not self.comparison.passed and self.accuracy and self.accuracy.tf_wrong)
 
     @property
+    def verdict(self) -> str:
+        """pass, tf_error (TF is the side in error), inaccurate (further from exact than TF),
+        mismatch (beyond the tolerance of TF), or error (the outcomes differ: raised, dtype, shape)."""
+        if self.comparison is None or self.detail:
+            return "error" if self.detail else "pass"
+        if self.expect_mismatch:
+            return "pass" if self.passed else "mismatch"
+        if self.accuracy is not None and not self.accuracy.accurate:
+            return "inaccurate"
+        return "pass" if self.comparison.passed else "tf_error" if self.tf_error else "mismatch"
+
+    @property
     def passed(self) -> bool:
         """Within the tolerance of TF, or TF's error; and no further from exact than TF plus the
         op's floor. (A misuse that must diverge passes by a mismatch.)"""
