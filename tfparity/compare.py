@@ -13,7 +13,8 @@ smallest normal may differ by as much.
 
 `budget_used` is the share of the tolerance the worst checked element spends: under 1
 passes, and unlike a raw ULP count it means the same on every backend and dtype. Flushed
-elements spend none of it; they are counted apart.
+elements spend none of it; they are counted apart. `abs_eps_needed` is the smallest `abs_eps`
+that would still pass the check at its ULP budget: the measurement tolerances are derived from.
 """
 
 from __future__ import annotations
@@ -64,6 +65,7 @@ class Comparison:
     ignored_mismatches: int
     flushed: int
     budget_used: float
+    abs_eps_needed: float
     failing: np.ndarray = field(repr=False, compare=False)
 
     @property
@@ -125,6 +127,8 @@ def compare(
         used = np.minimum(_share(ulp, tolerance.ulp), _share(abs_err, allowed))
         used = np.where(special_bad, np.inf, np.where(finite & ~flushed, used, 0.0))
         bad = finite & ~within & ~flushed
+        beyond_ulp = finite & ~flushed & (ulp > tolerance.ulp) & ~ignore
+        needed = np.where(beyond_ulp, _share(abs_err, float(ml_dtypes.finfo(reference.dtype).eps) * scale), 0.0)
 
     checked = ~ignore
     worst = np.where(checked & (bad | special_bad), np.inf, np.where(checked, ulp, -1.0))
@@ -139,6 +143,7 @@ def compare(
         ignored_mismatches=int(((bad | special_bad) & ignore).sum()),
         flushed=int((flushed & checked).sum()),
         budget_used=float(used[checked].max(initial=0.0)),
+        abs_eps_needed=float(needed.max(initial=0.0)),
         failing=bad | special_bad,
     )
 
