@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # tfparity.check imports TensorFlow, which a session's contro
 COLUMNS = (
     "case_id", "op", "check", "dtype", "shape", "axis", "label_kind", "regime", "source",
     "verdict", "budget_used", "candidate_exact_ulp", "tf_exact_ulp", "closer",
-    "rtol", "atol", "abs_eps_needed", "max_abs_err", "max_rel_err", "max_ulp", "mismatches",
+    "rtol", "atol", "abs_eps_needed", "tf_abs_eps_needed", "max_abs_err", "max_rel_err", "max_ulp", "mismatches",
     "special_mismatch", "ignored_mismatches", "flushed", "passed", "known_divergence", "detail", "backend",
     "spec", "replay",
 )
@@ -58,6 +58,7 @@ def row(result: CheckResult, source: str, report_dir: str, backend: str) -> dict
         "rtol": result.tolerance.rtol(np_dtype(case.dtype)),
         "atol": result.tolerance.atol(np_dtype(case.dtype)),
         "abs_eps_needed": c.abs_eps_needed if c else nan,
+        "tf_abs_eps_needed": result.tf_abs_eps_needed,
         "max_abs_err": c.max_abs_err if c else nan,
         "max_rel_err": c.max_rel_err if c else nan,
         "max_ulp": c.max_ulp if c else nan,

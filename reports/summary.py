@@ -7,7 +7,7 @@ import pandas as pd
 from reports.rows import CLASS
 
 SUMMARY_COLUMNS = [*CLASS, "cases", "failures", "worst_budget", "candidate_closer", "tf_closer", "tf_errors",
-                   "inaccurate", "known", "worst_ulp", "worst_rel", "worst_abs", "abs_eps_needed", "rtol", "atol",
+                   "inaccurate", "known", "worst_ulp", "worst_rel", "worst_abs", "abs_eps_needed", "tf_abs_eps_needed", "rtol", "atol",
                    "known_divergences", "worst_case", "worst_budget_case"]
 
 
@@ -32,6 +32,7 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
         "worst_rel": grouped["max_rel_err"].max(),
         "worst_abs": grouped["max_abs_err"].max(),
         "abs_eps_needed": grouped["abs_eps_needed"].max(),
+        "tf_abs_eps_needed": grouped["tf_abs_eps_needed"].max(),
         "worst_budget": grouped["budget_used"].max(),
         "candidate_closer": grouped["closer"].agg(lambda c: int((c == "candidate").sum())),
         "tf_closer": grouped["closer"].agg(lambda c: int((c == "tf").sum())),

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import ml_dtypes
 import numpy as np
 
 from tfparity import exact
@@ -48,6 +49,23 @@ class Accuracy:
     def describe(self) -> str:
         return (f"exact at {self.index} = {self.exact!r}: candidate {self.candidate_ulp:.3g} ULP, "
                 f"TF {self.tf_ulp:.3g} ULP ({self.evaluated} elements evaluated)")
+
+
+def tf_abs_eps_needed(exact_fn: Callable, check: str, inputs: dict, axis: int, cotangent: np.ndarray | None,
+                      want: np.ndarray, comparison: Comparison, tolerance: Tolerance, scale: np.ndarray) -> float:
+    """TF's own need, against the exact answer, at the element that sets the check's
+    `abs_eps_needed`: 0 where TF is within the ULP budget of exact there, nan where the exact
+    answer is not finite. The measurement tolerances are derived from."""
+    index = comparison.need_index
+    if index is None:
+        return 0.0
+    value = exact.evaluate(lambda: exact_fn(check, inputs, axis, cotangent, index), want.dtype)
+    if value is None:
+        return float("nan")
+    if exact.ulps(want[index], value, want.dtype) <= tolerance.ulp:
+        return 0.0
+    unit = float(ml_dtypes.finfo(want.dtype).eps) * float(scale[index])
+    return float(exact.error(want[index], value) / unit) if unit else float("inf")
 
 
 def assess(exact_fn: Callable, check: str, inputs: dict, axis: int, cotangent: np.ndarray | None,

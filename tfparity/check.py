@@ -12,7 +12,7 @@ import numpy as np
 import impl
 import oracle
 from tfparity import backend as backends
-from tfparity.accuracy import Accuracy, assess
+from tfparity.accuracy import Accuracy, assess, tf_abs_eps_needed
 from tfparity.backend import Backend
 from tfparity.compare import Comparison, Tolerance, compare
 from tfparity.dtypes import as_constant
@@ -56,6 +56,7 @@ class CheckResult:
     detail: str
     expect_mismatch: bool = False  # a misuse in its diverging regime must NOT match TF
     accuracy: Accuracy | None = None
+    tf_abs_eps_needed: float = float("nan")  # TF's own need against exact (see tfparity.accuracy)
 
     @property
     def tf_error(self) -> bool:
@@ -127,10 +128,12 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
     ignore = np.logical_or.reduce([m for _, m in masks]) if masks else False
     comparison = compare(got, want, tolerance, scale, ignore, flush=backend.flushes(case.dtype))
     known = tuple(name for name, mask in masks if (comparison.failing & mask).any())
-    accuracy = assess(record.exact, check, inputs, case.class_axis if record.has_axis else -1, cotangent,
-                      got, want, comparison, np.broadcast_to(ignore, want.shape), tolerance,
-                      np.broadcast_to(np.nan_to_num(np.asarray(scale, np.float64), posinf=np.inf), want.shape))
-    return CheckResult(case, check, tolerance, comparison, known, "", accuracy=accuracy)
+    axis = case.class_axis if record.has_axis else -1
+    scale = np.broadcast_to(np.nan_to_num(np.asarray(scale, np.float64), posinf=np.inf), want.shape)
+    accuracy = assess(record.exact, check, inputs, axis, cotangent, got, want, comparison,
+                      np.broadcast_to(ignore, want.shape), tolerance, scale)
+    tf_need = tf_abs_eps_needed(record.exact, check, inputs, axis, cotangent, want, comparison, tolerance, scale)
+    return CheckResult(case, check, tolerance, comparison, known, "", accuracy=accuracy, tf_abs_eps_needed=tf_need)
 
 
 def run_case(record: OpRecord, case: Case, candidate: ModuleType = impl,

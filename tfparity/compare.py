@@ -66,6 +66,7 @@ class Comparison:
     flushed: int
     budget_used: float
     abs_eps_needed: float
+    need_index: tuple[int, ...] | None
     failing: np.ndarray = field(repr=False, compare=False)
 
     @property
@@ -144,6 +145,7 @@ def compare(
         flushed=int((flushed & checked).sum()),
         budget_used=float(used[checked].max(initial=0.0)),
         abs_eps_needed=float(needed.max(initial=0.0)),
+        need_index=tuple(int(i) for i in np.unravel_index(np.argmax(needed), b.shape)) if needed.any() else None,
         failing=bad | special_bad,
     )
 

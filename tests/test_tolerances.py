@@ -1,0 +1,28 @@
+"""The tolerances ratchet: none may loosen past the committed ceilings, and each says what it rests on.
+
+`tolerance_ceilings.json` holds each op's (ULP budget, abs_eps) per table and dtype as last derived
+from measurement. Tightening a tolerance is free; loosening one means editing that file, in the
+same commit as the measurement that forces it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tfparity.dtypes import DTYPES
+from tfparity.opdb import RECORDS
+
+CEILINGS = json.loads((Path(__file__).with_name("tolerance_ceilings.json")).read_text())
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r.name)
+def test_no_tolerance_loosens_and_each_gives_its_measurement(record):
+    for table, check in (("value", "value"), ("vjp", f"vjp_{record.grads[0]}")):
+        for dtype in DTYPES:
+            tolerance = record.tolerance(check, dtype)
+            ulp, abs_eps = CEILINGS[record.name][table][dtype]
+            assert tolerance.ulp <= ulp and tolerance.abs_eps <= abs_eps, (record.name, table, dtype, tolerance)
+            assert "measured" in tolerance.reason and tolerance.floor <= 1
