@@ -23,7 +23,8 @@ FLOAT_DTYPES: tuple[np.dtype, ...] = (
 )
 _WIDER = {
     np.dtype(np.float16): np.dtype(np.float32),
-    np.dtype(ml_dtypes.bfloat16): np.dtype(np.float32),
+    # bfloat16 has float32's range: float64 keeps its intermediates from overflowing
+    np.dtype(ml_dtypes.bfloat16): np.dtype(np.float64),
     np.dtype(np.float32): np.dtype(np.float64),
     # x86's 80-bit long double (64-bit mantissa); where it is plain double this is no wider
     np.dtype(np.float64): np.dtype(np.longdouble),
@@ -78,6 +79,22 @@ def cast_like(value: object, like: np.ndarray, name: str) -> np.ndarray:
     if array.dtype.kind not in "biuf" and array.dtype not in FLOAT_DTYPES:
         raise InvalidArgumentError(f"{name} must be numeric; got {array.dtype}")
     return array.astype(like.dtype)
+
+
+def narrow(array: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """`array` (in its wide type) rounded once to `dtype`. ml_dtypes rounds float64 to bfloat16
+    through float32, twice: rounding to odd in float32 first makes the second rounding exact."""
+    array = np.asarray(array)
+    if np.dtype(dtype) != np.dtype(ml_dtypes.bfloat16) or array.dtype != np.float64:
+        return array.astype(dtype)
+    with np.errstate(all="ignore"):
+        finite = np.isfinite(array)
+        single = array.astype(np.float32)
+        away = finite & (np.abs(single.astype(np.float64)) > np.abs(array))
+        single = np.where(away, np.nextafter(single, np.float32(0)), single)
+        inexact = finite & (single.astype(np.float64) != array)
+        odd = np.asarray(single).view(np.uint32) | inexact.astype(np.uint32)
+        return odd.view(np.float32).astype(dtype)
 
 
 def widen(array: np.ndarray) -> np.ndarray:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from impl._tensors import class_axis, float_tensor, widen
+from impl._tensors import class_axis, float_tensor, narrow, widen
 
 
 def softmax_wide(x: np.ndarray, axis: int) -> np.ndarray:
@@ -45,7 +45,7 @@ def softmax(logits: object, axis: int | None = -1) -> np.ndarray:
     x = float_tensor(logits, "logits")
     axis = class_axis(axis, x.ndim)
     with np.errstate(all="ignore"):
-        return softmax_wide(widen(x), axis).astype(x.dtype)
+        return narrow(softmax_wide(widen(x), axis), x.dtype)
 
 
 def log_softmax(logits: object, axis: int | None = -1) -> np.ndarray:
@@ -53,14 +53,14 @@ def log_softmax(logits: object, axis: int | None = -1) -> np.ndarray:
     x = float_tensor(logits, "logits")
     axis = class_axis(axis, x.ndim)
     with np.errstate(all="ignore"):
-        return log_softmax_wide(widen(x), axis).astype(x.dtype)
+        return narrow(log_softmax_wide(widen(x), axis), x.dtype)
 
 
 def sigmoid(x: object) -> np.ndarray:
     """`tf.nn.sigmoid`."""
     x = float_tensor(x, "x")
     with np.errstate(all="ignore"):
-        return sigmoid_wide(widen(x)).astype(x.dtype)
+        return narrow(sigmoid_wide(widen(x)), x.dtype)
 
 
 def softmax_vjp(cotangent: object, logits: object, axis: int | None = -1) -> dict[str, np.ndarray]:
@@ -69,7 +69,7 @@ def softmax_vjp(cotangent: object, logits: object, axis: int | None = -1) -> dic
     axis = class_axis(axis, x.ndim)
     with np.errstate(all="ignore"):
         g, y = widen(np.asarray(cotangent, x.dtype)), softmax_wide(widen(x), axis)
-        return {"logits": (y * (g - (g * y).sum(axis=axis, keepdims=True))).astype(x.dtype)}
+        return {"logits": narrow(y * (g - (g * y).sum(axis=axis, keepdims=True)), x.dtype)}
 
 
 def log_softmax_vjp(cotangent: object, logits: object, axis: int | None = -1) -> dict[str, np.ndarray]:
@@ -78,7 +78,7 @@ def log_softmax_vjp(cotangent: object, logits: object, axis: int | None = -1) ->
     axis = class_axis(axis, x.ndim)
     with np.errstate(all="ignore"):
         g, y = widen(np.asarray(cotangent, x.dtype)), softmax_wide(widen(x), axis)
-        return {"logits": (g - y * g.sum(axis=axis, keepdims=True)).astype(x.dtype)}
+        return {"logits": narrow(g - y * g.sum(axis=axis, keepdims=True), x.dtype)}
 
 
 def sigmoid_vjp(cotangent: object, x: object) -> dict[str, np.ndarray]:
@@ -86,4 +86,4 @@ def sigmoid_vjp(cotangent: object, x: object) -> dict[str, np.ndarray]:
     x = float_tensor(x, "x")
     with np.errstate(all="ignore"):
         g, e = widen(np.asarray(cotangent, x.dtype)), np.exp(-np.abs(widen(x)))
-        return {"x": (g * e / (1.0 + e) ** 2).astype(x.dtype)}
+        return {"x": narrow(g * e / (1.0 + e) ** 2, x.dtype)}

@@ -15,6 +15,7 @@ from impl._tensors import (
     class_axis,
     converted_like,
     float_tensor,
+    narrow,
     same_dtype,
     same_shape,
     sum_to_shape,
@@ -68,7 +69,7 @@ def softmax_cross_entropy_with_logits(
     z = _class_labels(labels, x, axis)
     with np.errstate(all="ignore"):
         terms = _weighted(widen(z), log_softmax_wide(widen(x), axis))
-        return (-terms.sum(axis=axis)).astype(x.dtype)
+        return narrow(-terms.sum(axis=axis), x.dtype)
 
 
 def softmax_cross_entropy_with_logits_vjp(
@@ -83,7 +84,7 @@ def softmax_cross_entropy_with_logits_vjp(
         wx, wz = widen(x), np.broadcast_to(widen(z), x.shape)
         d_logits = g * (wz.sum(axis=axis, keepdims=True) * softmax_wide(wx, axis) - wz)
         d_labels = sum_to_shape(-g * log_softmax_wide(wx, axis), z.shape)
-        return {"logits": d_logits.astype(x.dtype), "labels": d_labels.astype(x.dtype)}
+        return {"logits": narrow(d_logits, x.dtype), "labels": narrow(d_labels, x.dtype)}
 
 
 def _sparse_inputs(labels: object, logits: object) -> tuple[np.ndarray, np.ndarray]:
@@ -115,7 +116,7 @@ def sparse_softmax_cross_entropy_with_logits(labels: object, logits: object) -> 
     with np.errstate(all="ignore"):
         log_p = log_softmax_wide(widen(x), -1)
         picked = np.take_along_axis(log_p, label[..., None].astype(np.intp), axis=-1)
-        return (-picked[..., 0]).astype(x.dtype)
+        return narrow(-picked[..., 0], x.dtype)
 
 
 def sparse_softmax_cross_entropy_with_logits_vjp(
@@ -126,7 +127,7 @@ def sparse_softmax_cross_entropy_with_logits_vjp(
     with np.errstate(all="ignore"):
         g = widen(np.asarray(cotangent, x.dtype))[..., None]
         one_hot = np.arange(x.shape[-1]) == label[..., None]
-        return {"logits": (g * (softmax_wide(widen(x), -1) - one_hot)).astype(x.dtype)}
+        return {"logits": narrow(g * (softmax_wide(widen(x), -1) - one_hot), x.dtype)}
 
 
 def sigmoid_cross_entropy_with_logits(labels: object, logits: object) -> np.ndarray:
@@ -162,7 +163,7 @@ def weighted_cross_entropy_with_logits(
     x, z, q, dtype = _binary_inputs(labels, logits, pos_weight)
     with np.errstate(all="ignore"):
         loss = _weighted(q * z, _softplus(-x)) + _weighted(1.0 - z, _softplus(x))
-        return loss.astype(dtype)
+        return narrow(loss, dtype)
 
 
 def weighted_cross_entropy_with_logits_vjp(
@@ -178,7 +179,7 @@ def weighted_cross_entropy_with_logits_vjp(
         d_labels = g * np.where(x >= 0, -x + (q - 1.0) * _softplus(-x), -q * x + (q - 1.0) * _softplus(x))
         d_pos_weight = sum_to_shape(g * _weighted(z, _softplus(-x)), q.shape)
         return {
-            "logits": d_logits.astype(dtype),
-            "labels": d_labels.astype(dtype),
-            "pos_weight": d_pos_weight.astype(dtype),
+            "logits": narrow(d_logits, dtype),
+            "labels": narrow(d_labels, dtype),
+            "pos_weight": narrow(d_pos_weight, dtype),
         }

@@ -2,7 +2,8 @@
 on every one of them, and say which check caught it.
 
 Each is a weakness a reviewer found the harness blind to: arithmetic done in the half type where TF
-computes in float32 on every backend (float16 softmax CE), a validity edge
+computes in float32 on every backend (float16 softmax CE: caught by the accuracy verdict, and where
+a known divergence excuses TF, by the exact answer), a validity edge
 moved by one (caught by the valid input next to each error input), NumPy's conventions for Python
 inputs instead of TF's (caught by the convention inputs).
 """
@@ -10,6 +11,7 @@ inputs instead of TF's (caught by the convention inputs).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,7 +65,7 @@ def sigmoid(x):
 
 WEAKNESSES = {
     "half_arithmetic": (HALF_ARITHMETIC, ["--ops", "softmax_cross_entropy_with_logits", "--dtypes", "float16"],
-                        "ACCURACY"),
+                        "ACCURACY|a known divergence excuses TF"),
     "last_class_rejected": (LAST_CLASS_REJECTED, ["--ops", "sparse_softmax_cross_entropy_with_logits"],
                             "label_last_class"),
     "numpy_conventions": (NUMPY_CONVENTIONS, ["--ops", "sigmoid"], "python_float"),
@@ -80,4 +82,4 @@ def test_default_run_fails_on_a_planted_weakness(name, tmp_path):
          "-p", "no:xdist", f"--candidate={name}", *selection],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
-    assert caught_by in done.stdout, done.stdout[-3000:]
+    assert re.search(caught_by, done.stdout), done.stdout[-3000:]

@@ -20,12 +20,12 @@ from mpmath import mp, mpf
 
 Index = tuple[int, ...]
 MAX_PRECISION = 1 << 14
-ZERO_PRECISION = 1 << 11
+AGREE = mpf(2) ** -16
 
 
 def evaluate(compute: Callable[[], mpf | None], dtype: np.dtype) -> mpf | None:
-    """`compute()` at doubling precision until two evaluations agree to 2^-(mantissa + 16); a zero
-    must survive up to ZERO_PRECISION bits (a cancellation below the working precision is one)."""
+    """`compute()` at doubling precision until two evaluations agree to 2^-16 of the dtype's last
+    place there (the subnormal spacing at zero, so a result that cancels to zero converges too)."""
     bits = int(ml_dtypes.finfo(dtype).nmant) + 16
     precision, previous = max(2 * bits, 128), None
     while True:
@@ -33,8 +33,7 @@ def evaluate(compute: Callable[[], mpf | None], dtype: np.dtype) -> mpf | None:
             value = compute()
         if value is None or not mp.isfinite(value):
             return None
-        if previous is not None and (abs(value - previous) <= abs(value) * mpf(2) ** -bits if value
-                                     else previous == 0 and precision >= ZERO_PRECISION):
+        if previous is not None and abs(value - previous) <= AGREE * spacing(max(abs(value), abs(previous)), dtype):
             return value
         if precision >= MAX_PRECISION:
             return None
@@ -48,21 +47,30 @@ def spacing(exact: mpf, dtype: np.dtype) -> mpf:
     return mpf(2) ** (max(exponent, int(info.minexp)) - int(info.nmant))
 
 
-def error(value: float, exact: mpf) -> mpf:
-    """|value - exact|, infinite for a non-finite value."""
-    return abs(mpf(float(value)) - exact) if np.isfinite(float(value)) else mp.inf
+def error(value: float, exact: mpf, dtype: np.dtype) -> mpf:
+    """|value - exact|: infinite for a non-finite value, but 0 for the infinity `exact` rounds to
+    when it lies past the dtype's largest finite value."""
+    value = float(value)
+    if np.isfinite(value):
+        return abs(mpf(value) - exact)
+    top = mpf(float(ml_dtypes.finfo(dtype).max))
+    rounds_to_inf = abs(exact) >= top + spacing(top, dtype) / 2 and np.sign(value) == mp.sign(exact)
+    return mpf(0) if rounds_to_inf else mp.inf
 
 
 def ulps(value: float, exact: mpf, dtype: np.dtype) -> float:
     """|value - exact| in units of the dtype's last place at `exact`: 0.5 is correctly rounded."""
-    return float(error(value, exact) / spacing(exact, dtype))
+    return float(error(value, exact, dtype) / spacing(exact, dtype))
 
 
 # --- pieces -------------------------------------------------------------------------------------
 
-def _mp(values: Sequence[float]) -> list[mpf] | None:
+def _mp(values: Sequence[float], masked: bool = False) -> list[mpf] | None:
+    """The values as mpf; None for nan or +-inf, except -inf where `masked` (a logit whose
+    exponential is 0) and some value is finite (an all-masked row has no softmax)."""
     floats = [float(v) for v in values]
-    return [mpf(v) for v in floats] if all(np.isfinite(floats)) else None
+    ok = all(np.isfinite(v) or (masked and v == -np.inf) for v in floats) and any(np.isfinite(floats))
+    return [mpf(v) for v in floats] if ok else None
 
 
 def _row(x: np.ndarray, axis: int, index: Index) -> np.ndarray:
@@ -78,6 +86,8 @@ def _split(index: Index, axis: int) -> tuple[Index, int]:
 def _shifted_lse(row: list[mpf]) -> list[mpf]:
     """logsumexp(row) - row[i] for every i, written so that nothing cancels: (max - row[i]) +
     log1p(the sum of exp(row[j] - max) over every j but one maximal entry)."""
+    if not row:
+        return []
     top = row.index(max(row))
     log_rest = mp.log1p(mp.fsum(mp.exp(r - row[top]) for j, r in enumerate(row) if j != top))
     return [(row[top] - r) + log_rest for r in row]
@@ -96,7 +106,7 @@ def _sigmoid(x: mpf) -> mpf:
 
 def softmax(check, inputs, axis, g, index) -> mpf | None:
     rest, i = _split(index, axis)
-    x = _mp(_row(inputs["logits"], axis, rest))
+    x = _mp(_row(inputs["logits"], axis, rest), masked=True)
     if x is None:
         return None
     y = [mp.exp(-d) for d in _shifted_lse(x)]
@@ -108,7 +118,7 @@ def softmax(check, inputs, axis, g, index) -> mpf | None:
 
 def log_softmax(check, inputs, axis, g, index) -> mpf | None:
     rest, i = _split(index, axis)
-    x = _mp(_row(inputs["logits"], axis, rest))
+    x = _mp(_row(inputs["logits"], axis, rest), masked=True)
     if x is None:
         return None
     if check == "value":
@@ -130,13 +140,16 @@ def softmax_cross_entropy_with_logits(check, inputs, axis, g, index) -> mpf | No
     labels = np.asarray(inputs["labels"])
     if check == "vjp_labels" and labels.shape != logits.shape:
         return None  # summed over the broadcast: TF raises for it anyway
-    labels = _labels_like(labels, logits, axis)
+    try:
+        labels = _labels_like(labels, logits, axis)
+    except ValueError:
+        return None  # a label shape this reading of TF's broadcasting does not cover
     rest, i = (index, None) if check == "value" else _split(index, axis)
-    x, z = _mp(_row(logits, axis, rest)), _mp(_row(labels, axis, rest))
+    x, z = _mp(_row(logits, axis, rest), masked=True), _mp(_row(labels, axis, rest))
     if x is None or z is None:
         return None
-    if check == "value":
-        return mp.fsum(zj * d for zj, d in zip(z, _shifted_lse(x), strict=True))
+    if check == "value":  # a zero label times an infinite log term adds nothing
+        return mp.fsum(zj * d for zj, d in zip(z, _shifted_lse(x), strict=True) if zj)
     ct = mpf(float(np.asarray(g)[rest]))
     if check == "vjp_labels":
         return ct * _shifted_lse(x)[i]
@@ -147,16 +160,16 @@ def _labels_like(labels: np.ndarray, logits: np.ndarray, axis: int) -> np.ndarra
     """TF v2's label broadcasting: lower-rank labels align with the class axis last."""
     if labels.ndim < logits.ndim:
         labels = labels.reshape(labels.shape + (1,) * (logits.ndim - 1 - axis))
-    return np.broadcast_to(labels, logits.shape)
+    return np.broadcast_to(labels, logits.shape)  # raises for shapes TF rejects too
 
 
 def sparse_softmax_cross_entropy_with_logits(check, inputs, axis, g, index) -> mpf | None:
     logits, labels = np.asarray(inputs["logits"]), np.asarray(inputs["labels"])
     rest, i = (index, None) if check == "value" else (index[:-1], index[-1])
-    x = _mp(_row(logits, logits.ndim - 1, rest))
-    if x is None:
-        return None
+    x = _mp(_row(logits, logits.ndim - 1, rest), masked=True)
     label = int(labels[rest])
+    if x is None or not 0 <= label < len(x):
+        return None
     if check == "value":
         return _shifted_lse(x)[label]
     return mpf(float(np.asarray(g)[rest])) * (mp.exp(-_shifted_lse(x)[i]) - (1 if i == label else 0))
@@ -178,6 +191,8 @@ def weighted_cross_entropy_with_logits(check, inputs, axis, g, index) -> mpf | N
     logits = np.asarray(inputs["logits"])
     q = np.broadcast_to(inputs["pos_weight"], logits.shape)
     if check == "vjp_pos_weight":
+        if np.ndim(inputs["pos_weight"]):
+            return None  # the sum runs over the broadcast, not every element
         terms = [_weighted_term(check, logits, inputs["labels"], q, g, i) for i in np.ndindex(logits.shape)]
         return None if any(t is None for t in terms) else mp.fsum(terms)
     return _weighted_term(check, logits, inputs["labels"], q, g, index)
