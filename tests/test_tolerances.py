@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from tfparity.dtypes import DTYPES
@@ -26,3 +27,20 @@ def test_no_tolerance_loosens_and_each_gives_its_measurement(record):
             ulp, abs_eps = CEILINGS[record.name][table][dtype]
             assert tolerance.ulp <= ulp and tolerance.abs_eps <= abs_eps, (record.name, table, dtype, tolerance)
             assert "measured" in tolerance.reason and tolerance.floor <= 1
+
+
+EVIDENCE = pd.read_csv(Path(__file__).with_name("tolerance_evidence.csv"))
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r.name)
+def test_every_tolerance_has_its_measured_evidence(record):
+    """`tolerance_evidence.csv` gives, per table and dtype, TF's error against the exact answer and
+    the candidate's distance from TF (in abs_eps units, on each backend), and the margin the
+    tolerance keeps over TF's error: it must describe the tolerances as they are."""
+    mine = EVIDENCE[EVIDENCE["op"] == record.name].set_index(["table", "dtype"])
+    for table, check in (("value", "value"), ("vjp", f"vjp_{record.grads[0]}")):
+        for dtype in DTYPES:
+            row = mine.loc[(table, dtype)]
+            tolerance = record.tolerance(check, dtype)
+            assert (row["ulp"], row["abs_eps"]) == (tolerance.ulp, tolerance.abs_eps), (record.name, table, dtype)
+            assert row[["tf_vs_exact_off", "tf_vs_exact_on", "candidate_vs_tf_off", "candidate_vs_tf_on"]].notna().all()
