@@ -121,15 +121,12 @@ def choose(baseline: Path, run: dict) -> tuple[Path, str, str, list[str]]:
     if not metas:
         raise Unusable(f"no usable baseline in {baseline}: {'; '.join(skipped) or 'no *.csv'}")
     here = Backend(mine.get("facts", {}))
-
-    def differing(path: Path) -> list[str]:
-        return here.differences(Backend(metas[path]["backend"].get("facts", {})))
-
-    best = min(metas, key=lambda path: (metas[path]["backend"]["fingerprint"] != mine["fingerprint"], len(differing(path))))
+    differing = {path: here.differences(Backend(meta["backend"].get("facts", {}))) for path, meta in metas.items()}
+    best = min(metas, key=lambda path: (metas[path]["backend"]["fingerprint"] != mine["fingerprint"], len(differing[path])))
     theirs = metas[best]["backend"]["fingerprint"]
     if theirs == mine["fingerprint"]:
         return best, STRICT, f"the run's backend {theirs} is the baseline's: worst ULP and relative error are budgets", skipped
-    differ = differing(best)
+    differ = differing[best]
     return best, PORTABLE, (
         f"the run's backend {mine['fingerprint']} is not the baseline's {theirs} "
         f"({len(differ)} probe answers differ, run -> baseline: {'; '.join(differ[:4])}{'; ...' if len(differ) > 4 else ''}); "

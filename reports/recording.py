@@ -45,9 +45,8 @@ class Recorder:
         if not self.active:
             return
         if self._backend is None:
-            from tfparity.backend import (
-                current,  # probes TF: only processes that run cases need it
-            )
+            # probes TF: only processes that run cases need it
+            from tfparity.backend import current
 
             self._backend = current().fingerprint
             self._event("backend", **current().record())

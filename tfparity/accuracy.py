@@ -14,14 +14,17 @@ most), how far each is from the exact answer (`tfparity.exact`), in ULPs of the 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import ml_dtypes
 import numpy as np
+from mpmath import mpf
 
 from tfparity import exact
 from tfparity.compare import Comparison, Tolerance
+from tfparity.exact import Index
 
 MAX_EVALUATED = 16
 ABS_SHARE = 1 / 8
@@ -51,12 +54,24 @@ class Accuracy:
                 f"TF {self.tf_ulp:.3g} ULP ({self.evaluated} elements evaluated)")
 
 
-def excused(exact_fn: Callable, check: str, inputs: dict, axis: int, cotangent: np.ndarray | None,
-            got: np.ndarray, indices: list[tuple[int, ...]], tolerance: Tolerance, scale: np.ndarray) -> str:
+ExactAt = Callable[[Index], mpf | None]
+
+
+def exact_at(exact_fn: Callable, check: str, inputs: dict, axis: int, cotangent: np.ndarray | None,
+             dtype: np.dtype) -> ExactAt:
+    """The exact answer of one check at an output index, evaluated once per index however many
+    verdicts ask for it."""
+    @functools.cache
+    def at(index: Index) -> mpf | None:
+        return exact.evaluate(lambda: exact_fn(check, inputs, axis, cotangent, index), dtype)
+    return at
+
+
+def excused(at: ExactAt, got: np.ndarray, indices: list[Index], tolerance: Tolerance, scale: np.ndarray) -> str:
     """Where a known divergence excuses TF, the candidate must be the exact answer within the
     tolerance (at up to MAX_EVALUATED of those elements): "" if it is, else why not."""
     for index in indices[:MAX_EVALUATED]:
-        value = exact.evaluate(lambda index=index: exact_fn(check, inputs, axis, cotangent, index), got.dtype)
+        value = at(index)
         if value is None:
             continue
         off = exact.ulps(got[index], value, got.dtype)
@@ -66,15 +81,15 @@ def excused(exact_fn: Callable, check: str, inputs: dict, axis: int, cotangent: 
     return ""
 
 
-def tf_abs_eps_needed(exact_fn: Callable, check: str, inputs: dict, axis: int, cotangent: np.ndarray | None,
-                      want: np.ndarray, comparison: Comparison, tolerance: Tolerance, scale: np.ndarray) -> float:
+def tf_abs_eps_needed(at: ExactAt, want: np.ndarray, comparison: Comparison, tolerance: Tolerance,
+                      scale: np.ndarray) -> float:
     """TF's own need, against the exact answer, at the element that sets the check's
     `abs_eps_needed`: 0 where TF is within the ULP budget of exact there, nan where the exact
     answer is not finite. The measurement tolerances are derived from."""
     index = comparison.need_index
     if index is None:
         return 0.0
-    value = exact.evaluate(lambda: exact_fn(check, inputs, axis, cotangent, index), want.dtype)
+    value = at(index)
     if value is None:
         return float("nan")
     if exact.ulps(want[index], value, want.dtype) <= tolerance.ulp:
@@ -83,8 +98,7 @@ def tf_abs_eps_needed(exact_fn: Callable, check: str, inputs: dict, axis: int, c
     return float(exact.error(want[index], value, want.dtype) / unit) if unit else float("inf")
 
 
-def assess(exact_fn: Callable, check: str, inputs: dict, axis: int, cotangent: np.ndarray | None,
-           got: np.ndarray, want: np.ndarray, comparison: Comparison, ignore: np.ndarray,
+def assess(at: ExactAt, got: np.ndarray, want: np.ndarray, comparison: Comparison, ignore: np.ndarray,
            tolerance: Tolerance, scale: np.ndarray) -> Accuracy | None:
     """Accuracy at the mismatches, or where the sides differ most; None where they agree there,
     a known divergence explains it, or the exact answer is not finite."""
@@ -98,7 +112,7 @@ def assess(exact_fn: Callable, check: str, inputs: dict, axis: int, cotangent: n
         return None
     measured = []
     for index in indices:
-        value = exact.evaluate(lambda index=index: exact_fn(check, inputs, axis, cotangent, index), want.dtype)
+        value = at(index)
         if value is None:
             continue
         slack = (tolerance.floor * exact.spacing(value, want.dtype)

@@ -12,9 +12,9 @@ import numpy as np
 import impl
 import oracle
 from tfparity import backend as backends
-from tfparity.accuracy import Accuracy, assess, excused, tf_abs_eps_needed
+from tfparity.accuracy import Accuracy, assess, exact_at, excused, tf_abs_eps_needed
 from tfparity.backend import Backend
-from tfparity.compare import Comparison, Tolerance, compare
+from tfparity.compare import Comparison, Tolerance, as_scale, compare
 from tfparity.dtypes import as_constant
 from tfparity.inputs import Case, cotangent
 from tfparity.misusedb import DIVERGES_BY, DIVERGING, MATCH, Misuse
@@ -119,7 +119,8 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
         if covering and not mine.error and mine.value is not None:  # TF is excused: the candidate meets exact
             got = np.asarray(mine.value)
             sample = [np.unravel_index(i, got.shape) for i in np.linspace(0, got.size - 1, min(got.size, 16)).astype(int)]
-            detail = excused(record.exact, check, inputs, axis, cotangent, got, sample, tolerance, _scale(scale, got.shape))
+            at = exact_at(record.exact, check, inputs, axis, cotangent, got.dtype)
+            detail = excused(at, got, sample, tolerance, as_scale(scale, got.shape))
         return CheckResult(case, check, tolerance, None, () if agree else covering, detail)
     if mine.value is None or tf.value is None:
         detail = "" if mine.value is tf.value else f"gradient missing: candidate {mine.value is None}, TF {tf.value is None}"
@@ -128,22 +129,19 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
     if got.shape != want.shape or got.dtype != want.dtype:
         return CheckResult(case, check, tolerance, None, (),
                            f"candidate {got.dtype}{list(got.shape)} vs TF {want.dtype}{list(want.shape)}")
-    axis = case.class_axis if record.has_axis else None
-    masks = [(d.name, _explained(d.where(case, inputs), want.shape, axis)) for d in divergences]
+    mask_axis = case.class_axis if record.has_axis else None
+    masks = [(d.name, _explained(d.where(case, inputs), want.shape, mask_axis)) for d in divergences]
     ignore = np.logical_or.reduce([m for _, m in masks]) if masks else False
     comparison = compare(got, want, tolerance, scale, ignore, flush=backend.flushes(case.dtype))
     known = tuple(name for name, mask in masks if (comparison.failing & mask).any())
-    scale = _scale(scale, want.shape)
+    scale = as_scale(scale, want.shape)
     ignore = np.broadcast_to(ignore, want.shape)
-    accuracy = assess(record.exact, check, inputs, axis, cotangent, got, want, comparison, ignore, tolerance, scale)
-    tf_need = tf_abs_eps_needed(record.exact, check, inputs, axis, cotangent, want, comparison, tolerance, scale)
+    at = exact_at(record.exact, check, inputs, axis, cotangent, want.dtype)
+    accuracy = assess(at, got, want, comparison, ignore, tolerance, scale)
+    tf_need = tf_abs_eps_needed(at, want, comparison, tolerance, scale)
     excused_at = [tuple(int(i) for i in row) for row in np.argwhere(comparison.failing & ignore)]
-    detail = excused(record.exact, check, inputs, axis, cotangent, got, excused_at, tolerance, scale)
+    detail = excused(at, got, excused_at, tolerance, scale)
     return CheckResult(case, check, tolerance, comparison, known, detail, accuracy=accuracy, tf_abs_eps_needed=tf_need)
-
-
-def _scale(scale: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray:
-    return np.broadcast_to(np.nan_to_num(np.asarray(scale, np.float64), posinf=np.inf), shape)
 
 
 def run_case(record: OpRecord, case: Case, candidate: ModuleType = impl,

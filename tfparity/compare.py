@@ -74,6 +74,11 @@ class Comparison:
         return self.mismatches == 0 and self.special_mismatch == 0
 
 
+def as_scale(scale: np.ndarray | float, shape: tuple[int, ...]) -> np.ndarray:
+    """`scale` in float64 over `shape`, nan read as 0 (no absolute budget)."""
+    return np.broadcast_to(np.nan_to_num(np.asarray(scale, np.float64), posinf=np.inf), shape)
+
+
 def ulp_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Number of representable values between a and b (same float dtype), as float64."""
     signed = _SIGNED[a.dtype.itemsize]
@@ -112,7 +117,7 @@ def compare(
     floor = flush_floor(reference.dtype)
     a, b = candidate.astype(np.float64), reference.astype(np.float64)
     ignore = np.broadcast_to(ignore, b.shape)
-    scale = np.broadcast_to(np.nan_to_num(np.asarray(scale, np.float64), posinf=np.inf), b.shape)
+    scale = as_scale(scale, b.shape)
 
     finite = np.isfinite(a) & np.isfinite(b)
     same_special = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
