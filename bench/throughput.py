@@ -5,7 +5,9 @@ and with --run, a whole `tfparity run` (pytest, xdist, recording and reports) ti
 
 The naive loop is the usual first attempt: `hypothesis.extra.numpy.arrays` draws every
 element, then tf.nn.softmax, a NumPy softmax and `assert_allclose`, one value check per
-example. The parity fuzz draws a case spec and checks the value and every VJP.
+example. The parity fuzz draws a case spec per example, runs its batch of `stacking.SIZE`
+seeds through TF in one call (tfparity.batch), and checks every case's value and every VJP
+against TF and the exact answer. It runs at two sizes, to show its cost is linear in cases.
 """
 
 from __future__ import annotations
@@ -32,10 +34,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from reports import environment
+from tfparity import spread
 from tfparity.backend import current
-from tfparity.check import run_case
+from tfparity.batch import run_batch
 from tfparity.dtypes import DTYPES
 from tfparity.opdb import RECORDS
+from tfparity.stacking import members
 from tfparity.strategies import cases
 from tfparity.sweep import MAX_SIDE
 
@@ -63,8 +67,8 @@ def _fuzz(record, dtype: str, n: int) -> tuple[int, int]:
     @_settings(n)
     @given(cases(record, dtype))
     def run(case):
-        results = run_case(record, case)
-        counted[0] += 1
+        results = [r for checks in run_batch(record, members(case)) for r in checks]
+        counted[0] += len({r.case for r in results})
         counted[1] += len(results)
         assert all(r.passed for r in results), [r.describe() for r in results if not r.passed]
     run()
@@ -109,13 +113,21 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=60, help="per op and dtype (ci profile: 60)")
     parser.add_argument("--run", choices=("ci", "thorough"), help="also time a whole tfparity run")
     args = parser.parse_args()
-    examples, checks, seconds = parity_fuzz(args.examples)
-    naive_examples, naive_seconds = naive_loop(examples)
-    ours, naive = examples / seconds, naive_examples / naive_seconds
+    warm = time.perf_counter()
+    for record in RECORDS:  # TF's batch spread, measured once per process, outside the timings
+        for dtype in DTYPES:
+            spread.measure(record, dtype, current())
     print(f"environment      {environment.collect('ci', 'derandomized', 'impl')}")
     print(f"backend          {current().fingerprint}: {current().summary()}")
+    print(f"batch spread     measured for every op x dtype in {time.perf_counter() - warm:.1f} s (once per process)")
+    small = parity_fuzz(max(args.examples // 4, 1))
+    examples, checks, seconds = parity_fuzz(args.examples)
+    naive_examples, naive_seconds = naive_loop(min(examples, 4000))
+    ours, naive = examples / seconds, naive_examples / naive_seconds
+    print(f"parity fuzz      {small[0]} cases in {small[2]:.1f} s: {small[0] / small[2]:.0f} cases/s "
+          f"({max(args.examples // 4, 1)} examples per op x dtype)")
     print(f"parity fuzz      {examples} cases ({checks} checks: values and VJPs) in {seconds:.1f} s: "
-          f"{ours:.0f} cases/s, {checks / seconds:.0f} checks/s")
+          f"{ours:.0f} cases/s, {checks / seconds:.0f} checks/s ({args.examples} examples per op x dtype)")
     print(f"naive loop       {naive_examples} cases (value only) in {naive_seconds:.1f} s: {naive:.0f} cases/s")
     print(f"speed-up         {ours / naive:.1f}x cases/s, {checks / seconds / naive:.1f}x checks/s")
     if args.run:

@@ -17,7 +17,7 @@ COLUMNS = (
     "verdict", "budget_used", "candidate_exact_ulp", "tf_exact_ulp", "closer",
     "rtol", "atol", "abs_eps_needed", "tf_abs_eps_needed", "max_abs_err", "max_rel_err", "max_ulp", "mismatches",
     "special_mismatch", "ignored_mismatches", "flushed", "passed", "known_divergence", "detail", "backend",
-    "spec", "replay",
+    "path", "batch_spread", "batch_spread_ulp", "spec", "replay",
 )
 # A class is what the summary and the gate aggregate over.
 CLASS = ["op", "check", "dtype", "label_kind"]
@@ -75,6 +75,9 @@ def row(result: CheckResult, source: str, report_dir: str, backend: str) -> dict
         "known_divergence": ";".join(result.known),
         "detail": result.detail,
         "backend": backend,
+        "path": result.path,
+        "batch_spread": result.batch_spread,
+        "batch_spread_ulp": result.batch_spread_ulp,
         "spec": repr(case),
         "replay": replay_command(cid, report_dir),
     }

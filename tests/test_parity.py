@@ -1,4 +1,4 @@
-"""impl against TF, generated from the op records: a full sweep and a hypothesis fuzz per op and dtype."""
+"""impl against TF, generated from the op records: a full sweep and a batched hypothesis fuzz per op and dtype."""
 
 from __future__ import annotations
 
@@ -6,10 +6,12 @@ import pytest
 from hypothesis import given, note
 from hypothesis import strategies as st
 
+from tfparity.batch import run_batch
 from tfparity.check import CheckResult, run_case
 from tfparity.describe import describe
 from tfparity.dtypes import DTYPES
 from tfparity.opdb import RECORDS
+from tfparity.stacking import members
 from tfparity.strategies import cases
 from tfparity.sweep import sweep
 
@@ -37,11 +39,14 @@ def test_sweep(record, dtype, candidate, recorder):
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
 @given(data=st.data())
 def test_fuzz(record, dtype, candidate, recorder, data):
-    """Hypothesis searches case specs; a failure shrinks to the smallest spec that still fails."""
+    """Hypothesis searches case specs, each the first of a batch of `stacking.SIZE` seeds run in one
+    TF call (tfparity.batch); a failure is confirmed singly, reported as its own case with its
+    replay, and shrinks to the smallest spec whose batch still fails."""
     case = data.draw(cases(record, dtype), label="case")
-    results = run_case(record, case, candidate)
+    batch = run_batch(record, members(case), candidate)
+    results = [result for checks in batch for result in checks]
     recorder.add(results, source="fuzz")
     failures = [r for r in results if not r.passed]
     if failures:
-        note(describe(case, failures, candidate))
+        note(describe(failures[0].case, [f for f in failures if f.case == failures[0].case], candidate))
     assert not failures, _report(failures)

@@ -1,15 +1,18 @@
 """The accuracy verdict: where the candidate and TF differ, which of them is right.
 
-Parity asks whether the candidate is within a tolerance of TF. Accuracy asks, at the elements
-where the two differ (every mismatch, up to MAX_EVALUATED, or else the element where they differ
-most), how far each is from the exact answer (`tfparity.exact`), in ULPs of the dtype:
+Parity asks whether the candidate is within a tolerance of TF. Accuracy asks, at every element
+where the two differ, how far each is from the exact answer, in ULPs of the dtype:
 
-- the candidate is *accurate* when it is no further from exact than TF, plus the tolerance's
-  `floor` in ULPs, plus ABS_SHARE of its absolute budget (`atol * scale`): where the op's terms
-  cancel, a careful implementation in a wider type is accurate to that budget's scale, not to ULPs
-  of the small result;
+- the candidate is *accurate* when, everywhere, it is no further from exact than TF, plus the
+  tolerance's `floor` in ULPs, plus ABS_SHARE of its absolute budget (`atol * scale`): where the
+  op's terms cancel, a careful implementation in a wider type is accurate to that budget's scale,
+  not to ULPs of the small result;
 - a parity mismatch is *TF's error* when at every mismatching element the candidate is closer to
   exact than TF and within the tolerance's ULP budget of it: reported, with the evidence, not failed.
+
+The exact answer comes from `tfparity.wide` (long double, whole arrays, within a stated bound);
+where a verdict's margin is within that bound, mpmath (`tfparity.exact`) decides the element.
+Arrays carry a leading batch axis: one call judges every case of a batch.
 """
 
 from __future__ import annotations
@@ -22,18 +25,17 @@ import ml_dtypes
 import numpy as np
 from mpmath import mpf
 
-from tfparity import exact
-from tfparity.compare import Comparison, Tolerance
+from tfparity import exact, wide
+from tfparity.compare import Tolerance
 from tfparity.exact import Index
 
-MAX_EVALUATED = 16
 ABS_SHARE = 1 / 8
 CANDIDATE, TF, SAME = "candidate", "tf", "same"
 
 
 @dataclass(frozen=True)
 class Accuracy:
-    """Both sides against the exact answer at the evaluated element where the candidate fares worst."""
+    """Both sides against the exact answer at the element where the candidate fares worst."""
 
     index: tuple[int, ...]
     exact: float
@@ -51,80 +53,165 @@ class Accuracy:
 
     def describe(self) -> str:
         return (f"exact at {self.index} = {self.exact!r}: candidate {self.candidate_ulp:.3g} ULP, "
-                f"TF {self.tf_ulp:.3g} ULP ({self.evaluated} elements evaluated)")
+                f"TF {self.tf_ulp:.3g} ULP ({self.evaluated} differing elements evaluated)")
 
 
-ExactAt = Callable[[Index], mpf | None]
+@dataclass(frozen=True)
+class Exact:
+    """One check's exact answer over a batch of outputs: long-double `value`s within `bound` of
+    it (nan where it is not finite), and `precise(index)` in mpmath where that is not enough."""
+
+    value: np.ndarray
+    bound: np.ndarray
+    precise: Callable[[Index], mpf | None]
+    dtype: np.dtype
 
 
-def exact_at(exact_fn: Callable, check: str, inputs: dict, axis: int, cotangent: np.ndarray | None,
-             dtype: np.dtype) -> ExactAt:
-    """The exact answer of one check at an output index, evaluated once per index however many
-    verdicts ask for it."""
+def exact_of(exact_fn: Callable, wide_fn: Callable, check: str, inputs: dict, axis: int,
+             cotangent: np.ndarray | None, dtype: np.dtype, scale: np.ndarray) -> Exact:
+    """One case's exact answer, as a batch of one."""
+    with np.errstate(all="ignore"):
+        value = np.asarray(wide_fn(check, inputs, axis, cotangent))
+        bound = wide.bound(value, scale) if wide.USABLE else np.full(value.shape, np.inf, wide.WIDE)
+
     @functools.cache
-    def at(index: Index) -> mpf | None:
-        return exact.evaluate(lambda: exact_fn(check, inputs, axis, cotangent, index), dtype)
-    return at
+    def precise(index: Index) -> mpf | None:
+        return exact.evaluate(lambda: exact_fn(check, inputs, axis, cotangent, index[1:]), dtype)
+    return Exact(value[None], bound[None], precise, np.dtype(dtype))
 
 
-def excused(at: ExactAt, got: np.ndarray, indices: list[Index], tolerance: Tolerance, scale: np.ndarray) -> str:
-    """Where a known divergence excuses TF, the candidate must be the exact answer within the
-    tolerance (at up to MAX_EVALUATED of those elements): "" if it is, else why not."""
-    for index in indices[:MAX_EVALUATED]:
-        value = at(index)
+def spacing_of(w: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """`exact.spacing` over an array."""
+    info = ml_dtypes.finfo(dtype)
+    _, e = np.frexp(np.abs(w))
+    exponent = np.where(w != 0, e.astype(np.int64) - 1, int(info.minexp))
+    return np.ldexp(wide.WIDE(1), np.maximum(exponent, int(info.minexp)) - int(info.nmant))
+
+
+def _error(values: np.ndarray, w: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """`exact.error` over an array."""
+    v = values.astype(np.float64).astype(wide.WIDE)
+    top = wide.WIDE(float(ml_dtypes.finfo(dtype).max))
+    rounds_to_inf = (np.abs(w) >= top + spacing_of(top, dtype) / 2) & (np.sign(v) == np.sign(w))
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(v), np.abs(v - w), np.where(rounds_to_inf, 0, np.inf))
+
+
+@dataclass
+class _Elements:
+    """Per-element errors against exact (float64 ULPs and booleans), knife edges settled by mpmath."""
+
+    exact: np.ndarray
+    candidate_error: np.ndarray
+    candidate_ulp: np.ndarray
+    tf_ulp: np.ndarray
+    accurate: np.ndarray
+    tf_wrong: np.ndarray
+    known: np.ndarray
+    headroom: np.ndarray
+
+
+def _elements(ex: Exact, got: np.ndarray, want: np.ndarray, where: np.ndarray, tolerance: Tolerance,
+              scale: np.ndarray, order: np.ndarray | bool = False, budget: np.ndarray | bool = False) -> _Elements:
+    """The errors at `where`. Every verdict is settled by mpmath where the wide value's bound
+    leaves it open: accuracy everywhere; which side is nearer exact at `order`; whether the
+    candidate is within the ULP and absolute budgets of exact at `budget`."""
+    w, dtype, b = ex.value, ex.dtype, ex.bound
+    with np.errstate(all="ignore"):
+        sp = spacing_of(w, dtype)
+        sp_low, sp_high = spacing_of(np.abs(w) - b, dtype), spacing_of(np.abs(w) + b, dtype)
+        ec, et = _error(got, w, dtype), _error(want, w, dtype)
+        atol = tolerance.atol(dtype) * scale.astype(wide.WIDE)
+        margin = et + tolerance.floor * sp + ABS_SHARE * atol - ec
+        open_accuracy = (margin - tolerance.floor * (sp - sp_low) - 2 * b < 0) & (margin + tolerance.floor * (sp_high - sp) + 2 * b >= 0)
+        open_order = order & (np.abs(ec - et) <= 2 * b)
+        open_budget = budget & (((ec - b <= tolerance.ulp * sp_high) & (ec + b > tolerance.ulp * sp_low))
+                                | ((atol > 0) & (np.abs(ec - atol) <= b)))
+        knife = where & np.isfinite(w) & (open_accuracy | open_order | open_budget)
+        cand, theirs = (ec / sp).astype(np.float64), (et / sp).astype(np.float64)
+        slack = tolerance.floor * sp + ABS_SHARE * atol
+        # How many slacks TF may move nearer exact before the element could turn inaccurate:
+        # unlimited where the candidate is within the slack of exact by itself.
+        headroom = np.where(ec + ex.bound <= slack, np.inf, (margin - 2 * ex.bound) / slack).astype(np.float64)
+        out = _Elements(w.astype(np.float64), ec.astype(np.float64), cand, theirs, margin >= 0,
+                        (cand < theirs) & (cand <= tolerance.ulp), where & np.isfinite(w),
+                        np.where(np.isfinite(w), headroom, np.inf))
+    for index in map(tuple, np.argwhere(knife)):
+        value = ex.precise(index)
         if value is None:
+            out.known[index] = False
             continue
-        off = exact.ulps(got[index], value, got.dtype)
-        if off > tolerance.ulp and exact.error(got[index], value, got.dtype) > tolerance.atol(got.dtype) * float(scale[index]):
-            return (f"where a known divergence excuses TF, the candidate is {off:.3g} ULP from the exact "
-                    f"{float(value)!r} at {index} (it gives {got[index]!r})")
-    return ""
+        slack = tolerance.floor * exact.spacing(value, dtype) + ABS_SHARE * tolerance.atol(dtype) * float(scale[index])
+        mine, tf = exact.ulps(got[index], value, dtype), exact.ulps(want[index], value, dtype)
+        out.exact[index], out.candidate_ulp[index], out.tf_ulp[index] = float(value), mine, tf
+        out.candidate_error[index] = float(exact.error(got[index], value, dtype))
+        out.accurate[index] = exact.error(got[index], value, dtype) <= exact.error(want[index], value, dtype) + slack
+        out.tf_wrong[index] = mine < tf and mine <= tolerance.ulp
+    return out
 
 
-def tf_abs_eps_needed(at: ExactAt, want: np.ndarray, comparison: Comparison, tolerance: Tolerance,
+def assess(ex: Exact, got: np.ndarray, want: np.ndarray, failing: np.ndarray, ignore: np.ndarray,
+           tolerance: Tolerance, scale: np.ndarray) -> tuple[list[Accuracy | None], np.ndarray]:
+    """Accuracy of each case of a batch at every element where the sides differ (None where they
+    agree everywhere, a known divergence explains it, or the exact answer is not finite), and
+    each case's headroom: the fewest slacks TF's answer may move, at any element, before the
+    verdict could change (a batched answer is final only with headroom for TF's batch spread)."""
+    differ = ~((got == want) | (np.isnan(got.astype(np.float64)) & np.isnan(want.astype(np.float64)))) & ~ignore
+    mismatch = failing & ~ignore
+    e = _elements(ex, got, want, differ | mismatch, tolerance, scale, order=mismatch, budget=mismatch)
+    batch = len(got)
+    flat = lambda a: a.reshape(batch, -1)
+    known, accurate, mismatch = flat(e.known), flat(e.accurate), flat(mismatch)
+    key = np.where(known, np.where(accurate, 0.0, 1e300) + np.nan_to_num(flat(e.candidate_ulp - e.tf_ulp),
+                                                                         nan=1e299, posinf=1e299, neginf=-1e299), -np.inf)
+    worst = key.argmax(axis=1)
+    evaluated = (known & flat(differ)).sum(axis=1)
+    all_accurate = ~(known & ~accurate).any(axis=1)
+    complete = mismatch.any(axis=1) & ~(mismatch & ~known).any(axis=1)
+    tf_wrong = complete & ~(mismatch & ~flat(e.tf_wrong)).any(axis=1)
+    shape = got.shape[1:]
+    headroom = np.where(flat(ignore), np.inf, flat(e.headroom)).min(axis=1, initial=np.inf)
+    results: list[Accuracy | None] = []
+    for b in range(batch):
+        if not known[b].any():
+            results.append(None)
+            continue
+        at = (b, *np.unravel_index(worst[b], shape))
+        results.append(Accuracy(
+            index=tuple(int(i) for i in at[1:]), exact=float(e.exact[at]), candidate_ulp=float(e.candidate_ulp[at]),
+            tf_ulp=float(e.tf_ulp[at]), evaluated=int(evaluated[b]), accurate=bool(all_accurate[b]),
+            tf_wrong=bool(tf_wrong[b])))
+    return results, headroom
+
+
+def excused(ex: Exact, got: np.ndarray, where: np.ndarray, tolerance: Tolerance, scale: np.ndarray) -> list[str]:
+    """Where a known divergence excuses TF, each case's candidate must be the exact answer within
+    the tolerance: "" where it is, else why not."""
+    e = _elements(ex, got, got, where, tolerance, scale, budget=where)
+    off = e.known & (e.candidate_ulp > tolerance.ulp) & (e.candidate_error > tolerance.atol(ex.dtype) * scale)
+    details = []
+    for b in range(len(got)):
+        bad = np.argwhere(off[b])
+        index = (b, *bad[0]) if len(bad) else None
+        details.append("" if index is None else
+                       f"where a known divergence excuses TF, the candidate is {e.candidate_ulp[index]:.3g} ULP from "
+                       f"the exact {e.exact[index]!r} at {tuple(int(i) for i in index[1:])} (it gives {got[index]!r})")
+    return details
+
+
+def tf_abs_eps_needed(ex: Exact, want: np.ndarray, b: int, need_index: Index | None, tolerance: Tolerance,
                       scale: np.ndarray) -> float:
-    """TF's own need, against the exact answer, at the element that sets the check's
+    """TF's own need, against the exact answer, at the element (of case `b`) that sets the check's
     `abs_eps_needed`: 0 where TF is within the ULP budget of exact there, nan where the exact
     answer is not finite. The measurement tolerances are derived from."""
-    index = comparison.need_index
-    if index is None:
+    if need_index is None:
         return 0.0
-    value = at(index)
-    if value is None:
+    index = (b, *need_index)
+    w = ex.value[index]
+    if not np.isfinite(w):
         return float("nan")
-    if exact.ulps(want[index], value, want.dtype) <= tolerance.ulp:
+    err = _error(want[index], w, ex.dtype)
+    if err <= tolerance.ulp * spacing_of(w, ex.dtype):
         return 0.0
-    unit = float(ml_dtypes.finfo(want.dtype).eps) * float(scale[index])
-    return float(exact.error(want[index], value, want.dtype) / unit) if unit else float("inf")
-
-
-def assess(at: ExactAt, got: np.ndarray, want: np.ndarray, comparison: Comparison, ignore: np.ndarray,
-           tolerance: Tolerance, scale: np.ndarray) -> Accuracy | None:
-    """Accuracy at the mismatches, or where the sides differ most; None where they agree there,
-    a known divergence explains it, or the exact answer is not finite."""
-    mismatches = np.argwhere(comparison.failing & ~ignore)
-    worst = comparison.worst_index
-    if len(mismatches):
-        indices = [tuple(int(i) for i in row) for row in mismatches[:MAX_EVALUATED]]
-    elif worst is not None and not ignore[worst] and got[worst] != want[worst]:
-        indices = [worst]
-    else:
-        return None
-    measured = []
-    for index in indices:
-        value = at(index)
-        if value is None:
-            continue
-        slack = (tolerance.floor * exact.spacing(value, want.dtype)
-                 + ABS_SHARE * tolerance.atol(want.dtype) * float(scale[index]))
-        measured.append((index, value, exact.ulps(got[index], value, want.dtype), exact.ulps(want[index], value, want.dtype),
-                         exact.error(got[index], value, want.dtype) <= exact.error(want[index], value, want.dtype) + slack))
-    if not measured:
-        return None
-    index, value, mine, theirs, _ = max(measured, key=lambda m: (not m[4], np.nan_to_num(m[2] - m[3], nan=np.inf)))
-    complete = len(measured) == len(mismatches) > 0
-    return Accuracy(
-        index=index, exact=float(value), candidate_ulp=mine, tf_ulp=theirs, evaluated=len(measured),
-        accurate=all(m[4] for m in measured),
-        tf_wrong=complete and all(m[2] < m[3] and m[2] <= tolerance.ulp for m in measured),
-    )
+    unit = float(ml_dtypes.finfo(ex.dtype).eps) * float(scale[index])
+    return float(err) / unit if unit else float("inf")

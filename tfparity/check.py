@@ -12,9 +12,16 @@ import numpy as np
 import impl
 import oracle
 from tfparity import backend as backends
-from tfparity.accuracy import Accuracy, assess, exact_at, excused, tf_abs_eps_needed
+from tfparity.accuracy import (
+    Accuracy,
+    Exact,
+    assess,
+    exact_of,
+    excused,
+    tf_abs_eps_needed,
+)
 from tfparity.backend import Backend
-from tfparity.compare import Comparison, Tolerance, as_scale, compare
+from tfparity.compare import Comparison, Tolerance, as_scale, compare, compare_batch
 from tfparity.dtypes import as_constant
 from tfparity.inputs import Case, cotangent
 from tfparity.misusedb import DIVERGES_BY, DIVERGING, MATCH, Misuse
@@ -57,6 +64,9 @@ class CheckResult:
     expect_mismatch: bool = False  # a misuse in its diverging regime must NOT match TF
     accuracy: Accuracy | None = None
     tf_abs_eps_needed: float = float("nan")  # TF's own need against exact (see tfparity.accuracy)
+    path: str = "single"  # how TF was called: single, batch (decided in a batch), confirmed (singly, after one)
+    batch_spread: float = float("nan")  # TF's own batched-vs-single spread for the check, in budget shares
+    batch_spread_ulp: float = float("nan")
 
     @property
     def tf_error(self) -> bool:
@@ -118,9 +128,9 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
             f"TF {tf.error or 'returned'} {tf.message[:120]!r}")
         if covering and not mine.error and mine.value is not None:  # TF is excused: the candidate meets exact
             got = np.asarray(mine.value)
-            sample = [np.unravel_index(i, got.shape) for i in np.linspace(0, got.size - 1, min(got.size, 16)).astype(int)]
-            at = exact_at(record.exact, check, inputs, axis, cotangent, got.dtype)
-            detail = excused(at, got, sample, tolerance, as_scale(scale, got.shape))
+            scale = as_scale(scale, got.shape)
+            ex = exact_of(record.exact, record.wide, check, inputs, axis, cotangent, got.dtype, scale)
+            detail = excused(ex, got[None], np.ones((1, *got.shape), bool), tolerance, scale[None])[0]
         return CheckResult(case, check, tolerance, None, () if agree else covering, detail)
     if mine.value is None or tf.value is None:
         detail = "" if mine.value is tf.value else f"gradient missing: candidate {mine.value is None}, TF {tf.value is None}"
@@ -129,19 +139,38 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
     if got.shape != want.shape or got.dtype != want.dtype:
         return CheckResult(case, check, tolerance, None, (),
                            f"candidate {got.dtype}{list(got.shape)} vs TF {want.dtype}{list(want.shape)}")
-    mask_axis = case.class_axis if record.has_axis else None
-    masks = [(d.name, _explained(d.where(case, inputs), want.shape, mask_axis)) for d in divergences]
-    ignore = np.logical_or.reduce([m for _, m in masks]) if masks else False
-    comparison = compare(got, want, tolerance, scale, ignore, flush=backend.flushes(case.dtype))
-    known = tuple(name for name, mask in masks if (comparison.failing & mask).any())
+    masks = [(name, mask[None]) for name, mask in explained(record, case, check, inputs, want.shape, backend)]
     scale = as_scale(scale, want.shape)
-    ignore = np.broadcast_to(ignore, want.shape)
-    at = exact_at(record.exact, check, inputs, axis, cotangent, want.dtype)
-    accuracy = assess(at, got, want, comparison, ignore, tolerance, scale)
-    tf_need = tf_abs_eps_needed(at, want, comparison, tolerance, scale)
-    excused_at = [tuple(int(i) for i in row) for row in np.argwhere(comparison.failing & ignore)]
-    detail = excused(at, got, excused_at, tolerance, scale)
-    return CheckResult(case, check, tolerance, comparison, known, detail, accuracy=accuracy, tf_abs_eps_needed=tf_need)
+    ex = exact_of(record.exact, record.wide, check, inputs, axis, cotangent, want.dtype, scale)
+    return judge_values(record, [case], check, got[None], want[None], masks, ex, scale[None],
+                        backend.flushes(case.dtype))[0][0]
+
+
+def explained(record: OpRecord, case: Case, check: str, inputs: Inputs, shape: tuple[int, ...],
+              backend: Backend) -> list[tuple[str, np.ndarray]]:
+    """Each applicable divergence's mask over the check's output."""
+    mask_axis = case.class_axis if record.has_axis else None
+    return [(d.name, _explained(d.where(case, inputs), shape, mask_axis))
+            for d in record.divergences_for(case, check, backend)]
+
+
+def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarray, want: np.ndarray,
+                 masks: list[tuple[str, np.ndarray]], ex: Exact, scale: np.ndarray,
+                 flush: bool) -> tuple[list[CheckResult], np.ndarray]:
+    """The verdicts on one check of a batch of cases (values stacked on the leading axis), and
+    each case's accuracy headroom (see `tfparity.accuracy.assess`)."""
+    tolerance = record.tolerance(check, cases[0].dtype)
+    ignore = np.logical_or.reduce([m for _, m in masks]) if masks else np.zeros(got.shape, bool)
+    comparisons = compare_batch(got, want, tolerance, scale, ignore, flush=flush)
+    failing = np.stack([c.failing for c in comparisons])
+    accuracies, headroom = assess(ex, got, want, failing, ignore, tolerance, scale)
+    details = excused(ex, got, failing & ignore, tolerance, scale)
+    return [CheckResult(
+        case, check, tolerance, comparison,
+        tuple(name for name, mask in masks if (comparison.failing & mask[b]).any()), details[b],
+        accuracy=accuracies[b],
+        tf_abs_eps_needed=tf_abs_eps_needed(ex, want, b, comparison.need_index, tolerance, scale),
+    ) for b, (case, comparison) in enumerate(zip(cases, comparisons, strict=True))], headroom
 
 
 def run_case(record: OpRecord, case: Case, candidate: ModuleType = impl,
@@ -175,7 +204,7 @@ def _run_case(record: OpRecord, case: Case, candidate: ModuleType, backend: Back
     for name in record.grads:
         results.append(judge(
             record, case, f"vjp_{name}", inputs,
-            _pick(mine_grads, name), _pick(tf_grads, name), backend, scales.get(f"vjp_{name}", 0.0), ct))
+            pick(mine_grads, name), pick(tf_grads, name), backend, scales.get(f"vjp_{name}", 0.0), ct))
     return results
 
 
@@ -199,7 +228,7 @@ def _explained(mask: np.ndarray | bool, shape: tuple[int, ...], axis: int | None
         return np.broadcast_to(np.any(mask), shape)
 
 
-def _pick(grads: Outcome, name: str) -> Outcome:
+def pick(grads: Outcome, name: str) -> Outcome:
     return grads if grads.error else Outcome(grads.value.get(name))
 
 

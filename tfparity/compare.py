@@ -114,10 +114,16 @@ def compare(
             f"candidate {candidate.dtype}{list(candidate.shape)} vs "
             f"reference {reference.dtype}{list(reference.shape)}"
         )
+    scale, ignore = as_scale(scale, reference.shape), np.broadcast_to(ignore, reference.shape)
+    return compare_batch(candidate[None], reference[None], tolerance, scale[None], ignore[None], flush=flush)[0]
+
+
+def compare_batch(candidate: np.ndarray, reference: np.ndarray, tolerance: Tolerance, scale: np.ndarray,
+                  ignore: np.ndarray, *, flush: bool) -> list[Comparison]:
+    """`compare` for each case of a batch stacked on the leading axis (scale and ignore given in
+    full), in one pass over the elements."""
     floor = flush_floor(reference.dtype)
     a, b = candidate.astype(np.float64), reference.astype(np.float64)
-    ignore = np.broadcast_to(ignore, b.shape)
-    scale = as_scale(scale, b.shape)
 
     finite = np.isfinite(a) & np.isfinite(b)
     same_special = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
@@ -136,23 +142,33 @@ def compare(
         beyond_ulp = finite & ~flushed & (ulp > tolerance.ulp) & ~ignore
         needed = np.where(beyond_ulp, _share(abs_err, float(ml_dtypes.finfo(reference.dtype).eps) * scale), 0.0)
 
-    checked = ~ignore
-    worst = np.where(checked & (bad | special_bad), np.inf, np.where(checked, ulp, -1.0))
-    worst_index = tuple(int(i) for i in np.unravel_index(np.argmax(worst), b.shape)) if b.size else None
-    return Comparison(
-        max_abs_err=float(abs_err[checked].max(initial=0.0)),
-        max_rel_err=float(rel_err[checked].max(initial=0.0)),
-        max_ulp=float(ulp[checked].max(initial=0.0)),
-        mismatches=int((bad & checked).sum()),
-        special_mismatch=int((special_bad & checked).sum()),
-        worst_index=worst_index,
-        ignored_mismatches=int(((bad | special_bad) & ignore).sum()),
-        flushed=int((flushed & checked).sum()),
-        budget_used=float(used[checked].max(initial=0.0)),
-        abs_eps_needed=float(needed.max(initial=0.0)),
-        need_index=tuple(int(i) for i in np.unravel_index(np.argmax(needed), b.shape)) if needed.any() else None,
-        failing=bad | special_bad,
-    )
+    batch, shape = len(reference), reference.shape[1:]
+    checked = (~ignore).reshape(batch, -1)
+    failing = bad | special_bad
+
+    def top(values: np.ndarray) -> np.ndarray:
+        return np.where(checked, values.reshape(batch, -1), 0.0).max(axis=1, initial=0.0)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return mask.reshape(batch, -1).sum(axis=1)
+
+    worst = np.where(checked, np.where(failing.reshape(batch, -1), np.inf, ulp.reshape(batch, -1)), -1.0)
+    worst_at, need = worst.argmax(axis=1) if worst.size else np.zeros(batch, int), needed.reshape(batch, -1)
+    need_at = need.argmax(axis=1) if need.size else np.zeros(batch, int)
+    columns = zip(top(abs_err), top(rel_err), top(ulp), count(bad & ~ignore), count(special_bad & ~ignore),
+                  count(failing & ignore), count(flushed & ~ignore), top(used), need.max(axis=1, initial=0.0),
+                  strict=True)
+    return [Comparison(
+        max_abs_err=float(m_abs), max_rel_err=float(m_rel), max_ulp=float(m_ulp), mismatches=int(n_bad),
+        special_mismatch=int(n_special), worst_index=_index(worst_at[i], shape) if worst.size else None,
+        ignored_mismatches=int(n_ignored), flushed=int(n_flushed), budget_used=float(m_used),
+        abs_eps_needed=float(m_need), need_index=_index(need_at[i], shape) if m_need > 0 else None,
+        failing=failing[i],
+    ) for i, (m_abs, m_rel, m_ulp, n_bad, n_special, n_ignored, n_flushed, m_used, m_need) in enumerate(columns)]
+
+
+def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(flat, shape))
 
 
 def _share(error: np.ndarray, budget: np.ndarray | float) -> np.ndarray:

@@ -17,7 +17,7 @@ import impl
 import oracle
 from impl._tensors import sum_to_shape
 from impl.activations import sigmoid_wide, softmax_wide
-from tfparity import exact
+from tfparity import exact, wide
 from tfparity import inputs as gen
 from tfparity.backend import ONEDNN, flushes_subnormals, on_kernel
 from tfparity.compare import Tolerance
@@ -265,6 +265,7 @@ SOFTMAX = OpRecord(
     tf=oracle.softmax,
     tf_vjp=oracle.softmax_vjp,
     exact=exact.softmax,
+    wide=wide.softmax,
     build=gen.activation_inputs,
     grads=("logits",),
     has_axis=True,
@@ -307,6 +308,7 @@ LOG_SOFTMAX = OpRecord(
     tf=oracle.log_softmax,
     tf_vjp=oracle.log_softmax_vjp,
     exact=exact.log_softmax,
+    wide=wide.log_softmax,
     build=gen.activation_inputs,
     grads=("logits",),
     has_axis=True,
@@ -340,6 +342,7 @@ SIGMOID = OpRecord(
     tf=oracle.sigmoid,
     tf_vjp=oracle.sigmoid_vjp,
     exact=exact.sigmoid,
+    wide=wide.sigmoid,
     build=lambda case: gen.activation_inputs(case, "x"),
     grads=("x",),
     regimes=ALL_REGIMES,
@@ -373,6 +376,7 @@ SOFTMAX_CE = OpRecord(
     tf=oracle.softmax_cross_entropy_with_logits,
     tf_vjp=oracle.softmax_cross_entropy_with_logits_vjp,
     exact=exact.softmax_cross_entropy_with_logits,
+    wide=wide.softmax_cross_entropy_with_logits,
     build=gen.class_label_inputs,
     grads=("logits", "labels"),
     has_axis=True,
@@ -495,6 +499,7 @@ SPARSE_CE = OpRecord(
     tf=oracle.sparse_softmax_cross_entropy_with_logits,
     tf_vjp=oracle.sparse_softmax_cross_entropy_with_logits_vjp,
     exact=exact.sparse_softmax_cross_entropy_with_logits,
+    wide=wide.sparse_softmax_cross_entropy_with_logits,
     build=gen.sparse_label_inputs,
     grads=("logits",),
     label_kinds=tuple(gen.SPARSE_LABELS),
@@ -617,6 +622,7 @@ SIGMOID_CE = OpRecord(
     tf=oracle.sigmoid_cross_entropy_with_logits,
     tf_vjp=oracle.sigmoid_cross_entropy_with_logits_vjp,
     exact=exact.sigmoid_cross_entropy_with_logits,
+    wide=wide.sigmoid_cross_entropy_with_logits,
     build=gen.binary_label_inputs,
     grads=("logits", "labels"),
     label_kinds=tuple(gen.BINARY_LABELS),
@@ -657,6 +663,7 @@ WEIGHTED_CE = OpRecord(
     tf=oracle.weighted_cross_entropy_with_logits,
     tf_vjp=oracle.weighted_cross_entropy_with_logits_vjp,
     exact=exact.weighted_cross_entropy_with_logits,
+    wide=wide.weighted_cross_entropy_with_logits,
     build=gen.weighted_inputs,
     grads=("logits", "labels", "pos_weight"),
     label_kinds=tuple(gen.BINARY_LABELS),
@@ -664,6 +671,7 @@ WEIGHTED_CE = OpRecord(
     value_tolerance=measured(3, f16="0.9", bf16="0.91", f32="2.06", f64="1.9"),
     vjp_tolerance=measured(3, f16="1.28", bf16="1.06", f32="1.4", f64="1.9"),
     scales=_binary_scales,
+    scalars=("pos_weight",),
     min_rank=0,
     divergences=(
         KnownDivergence(

@@ -91,6 +91,7 @@ class OpRecord:
     tf: Callable
     tf_vjp: Callable
     exact: Callable
+    wide: Callable
     build: Callable[[Case], Inputs]
     grads: tuple[str, ...]
     value_tolerance: Mapping[str, Tolerance]
@@ -104,6 +105,7 @@ class OpRecord:
     errors: tuple[ErrorInput, ...] = ()
     min_rank: int = 1
     max_rank: int = 6
+    scalars: tuple[str, ...] = ()  # inputs of one number per case, broadcast over the logits
 
     @property
     def name(self) -> str:

@@ -1,0 +1,72 @@
+"""Batching changes no verdict: every op x dtype, a sample run batched and singly, boundary
+cases included; a wrong value in one case of a batch is reported as that case alone."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+import pytest
+
+import impl
+from tfparity.batch import BATCH, CONFIRMED, run_batch
+from tfparity.check import run_case
+from tfparity.describe import describe
+from tfparity.dtypes import DTYPES
+from tfparity.inputs import Case
+from tfparity.opdb import BY_NAME, RECORDS
+from tfparity.spread import sample
+from tfparity.stacking import SIZE, members
+
+OP_DTYPES = [pytest.param(r, d, id=f"{r.name}-{d}") for r in RECORDS for d in DTYPES]
+
+
+def _nudged(ulps: int) -> types.ModuleType:
+    """impl with every value moved `ulps` steps up: near the ULP budget, where verdicts turn."""
+    module = types.ModuleType(f"impl_nudged_{ulps}")
+
+    def nudge(value):
+        if isinstance(value, dict):
+            return {k: nudge(v) for k, v in value.items()}
+        array = np.asarray(value)
+        for _ in range(ulps):
+            array = np.nextafter(array.astype(np.float64), np.inf).astype(array.dtype) if array.dtype.itemsize < 8 \
+                else np.nextafter(array, np.inf)
+        return array
+
+    for name in dir(impl):
+        function = getattr(impl, name)
+        if callable(function) and not name.startswith("_"):
+            setattr(module, name, lambda *a, _f=function, **k: nudge(_f(*a, **k)))
+    sys.modules[module.__name__] = module
+    return module
+
+
+@pytest.mark.parametrize("record, dtype", OP_DTYPES)
+@pytest.mark.parametrize("candidate", [impl, _nudged(2)], ids=["impl", "nudged"])
+def test_batched_verdicts_are_single_verdicts(record, dtype, candidate):
+    """The spread's own sample (every value regime) plus rank-5 cases at the kernel's edge: each
+    case's verdicts, batched, equal its verdicts run alone."""
+    batches = sample(record, dtype, SIZE)[:4] + [members(Case(record.name, dtype, (2, 1, 2, 1, 3), None,
+                                                               record.label_kinds[0], "ordinary", 11))]
+    for batch in batches:
+        for batched, case in zip(run_batch(record, batch, candidate), batch, strict=True):
+            alone = run_case(record, case, candidate)
+            assert [(r.check, r.verdict) for r in batched] == [(r.check, r.verdict) for r in alone], case
+
+
+def test_a_wrong_value_in_one_case_is_reported_as_that_case():
+    record = BY_NAME["softmax"]
+    batch = members(Case("softmax", "float32", (3, 4), None, None, "ordinary", 5))
+    target = record.arguments(batch[7])["logits"]
+    wrong = types.ModuleType("impl_wrong_once")
+    wrong.softmax_vjp = impl.softmax_vjp
+    wrong.softmax = lambda logits, axis=None: impl.softmax(logits, axis) + (1e-3 if np.array_equal(logits, target) else 0)
+    results = run_batch(record, batch, wrong)
+    failing = {r.case for checks in results for r in checks if not r.passed}
+    assert failing == {batch[7]}
+    value = results[7][0]
+    assert value.check == "value" and value.path == CONFIRMED and value.verdict in ("inaccurate", "mismatch")
+    assert {r.path for b, checks in enumerate(results) if b != 7 for r in checks} == {BATCH}
+    assert f"tfparity replay {repr(batch[7])!r}" in describe(batch[7], results[7], wrong)
