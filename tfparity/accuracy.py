@@ -164,7 +164,7 @@ def assess(ex: Exact, got: np.ndarray, want: np.ndarray, failing: np.ndarray, ig
     known, accurate, mismatch = flat(e.known), flat(e.accurate), flat(mismatch)
     key = np.where(known, np.where(accurate, 0.0, 1e300) + np.nan_to_num(flat(e.candidate_ulp - e.tf_ulp),
                                                                          nan=1e299, posinf=1e299, neginf=-1e299), -np.inf)
-    worst = key.argmax(axis=1)
+    worst = key.argmax(axis=1) if key.size else np.zeros(batch, int)
     evaluated = (known & flat(differ)).sum(axis=1)
     all_accurate = ~(known & ~accurate).any(axis=1)
     complete = mismatch.any(axis=1) & ~(mismatch & ~known).any(axis=1)

@@ -42,6 +42,8 @@ def _rows_ok(x: np.ndarray, axis: int, masked: bool = True) -> np.ndarray:
 
 def _shifted_lse(x: np.ndarray, axis: int) -> np.ndarray:
     """logsumexp(x) - x along `axis`, as (max - x) + log1p(sum of the others' exp(x - max))."""
+    if not x.shape[axis]:
+        return x
     top = np.max(x, axis=axis, keepdims=True)
     first = np.arange(x.shape[axis]).reshape([-1 if i == axis % x.ndim else 1 for i in range(x.ndim)])
     is_top = first == np.argmax(x, axis=axis, keepdims=True)
