@@ -34,6 +34,7 @@ def render(rows: pd.DataFrame, summary: pd.DataFrame, run: dict) -> str:
         "<h2>Environment</h2>" + _pairs(run["environment"]),
         _backend(run.get("backend", {})),
         _divergences(run.get("backend", {}), rows),
+        _batch_spread(rows),
         "<h2>Summary</h2><p>One row per op, check, dtype and label kind. Red: failures not "
         "explained by a known divergence. Amber: a known divergence explained some elements.</p>"
         + _styled_summary(summary),
@@ -116,6 +117,24 @@ def _divergences(backend: dict, rows: pd.DataFrame) -> str:
             "answer, and where each holds. Where one does not apply, TF must agree with the candidate. "
             f"Besides these, {flushed} checks had elements accepted because TF flushes subnormals "
             "here (column <code>flushed</code>).</p>" + table.to_html(index=False))
+
+
+def _batch_spread(rows: pd.DataFrame) -> str:
+    """TF's own batched-against-single spread per op, dtype and check, and how each fuzz verdict
+    was reached."""
+    fuzz = rows[rows["source"] == "fuzz"] if "path" in rows else rows.iloc[:0]
+    if fuzz.empty:
+        return ""
+    table = fuzz.groupby(["op", "dtype", "check"]).agg(
+        spread_budget=("batch_spread", "max"), spread_ulp=("batch_spread_ulp", "max"),
+        decided_in_batch=("path", lambda p: int((p == "batch").sum())),
+        run_singly=("path", lambda p: int((p != "batch").sum()))).reset_index()
+    return ("<h2>TF's batch spread on this backend</h2><p>The fuzz runs many cases per TF call. TF's answer "
+            "for a case moves with what it is batched with; measured here per op, dtype and check (share of "
+            "the check's tolerance, and ULPs), it is also the floor under any parity tolerance: TF does not "
+            "agree with itself more closely. A batched verdict stands only as a pass with headroom for this "
+            "spread; every other case is run singly (blank spread: no case of that kind stood in a batch).</p>"
+            + table.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep=""))
 
 
 def _pairs(mapping: dict) -> str:

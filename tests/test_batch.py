@@ -46,10 +46,12 @@ def _nudged(ulps: int) -> types.ModuleType:
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
 @pytest.mark.parametrize("candidate", [impl, _nudged(2)], ids=["impl", "nudged"])
 def test_batched_verdicts_are_single_verdicts(record, dtype, candidate):
-    """The spread's own sample (every value regime) plus rank-5 cases at the kernel's edge: each
-    case's verdicts, batched, equal its verdicts run alone."""
-    batches = sample(record, dtype, SIZE)[:4] + [members(Case(record.name, dtype, (2, 1, 2, 1, 3), None,
-                                                               record.label_kinds[0], "ordinary", 11))]
+    """The spread's own sample (every value regime), rank-5 cases at oneDNN's rank edge, every label
+    kind and broadcast labels: each case's verdicts, batched, equal its verdicts run alone."""
+    batches = sample(record, dtype, SIZE) + [
+        members(Case(record.name, dtype, (2, 1, 2, 1, 3), None, record.label_kinds[0], "ordinary", 11)),
+        *(members(Case(record.name, dtype, (3, 4), 0 if record.has_axis else None, kind, "ordinary", 12,
+                       broadcast=record.broadcast_labels), 8) for kind in record.label_kinds)]
     for batch in batches:
         for batched, case in zip(run_batch(record, batch, candidate), batch, strict=True):
             alone = run_case(record, case, candidate)

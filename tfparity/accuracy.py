@@ -162,8 +162,9 @@ def assess(ex: Exact, got: np.ndarray, want: np.ndarray, failing: np.ndarray, ig
     batch = len(got)
     flat = lambda a: a.reshape(batch, -1)
     known, accurate, mismatch = flat(e.known), flat(e.accurate), flat(mismatch)
-    key = np.where(known, np.where(accurate, 0.0, 1e300) + np.nan_to_num(flat(e.candidate_ulp - e.tf_ulp),
-                                                                         nan=1e299, posinf=1e299, neginf=-1e299), -np.inf)
+    with np.errstate(invalid="ignore"):
+        apart = np.nan_to_num(flat(e.candidate_ulp - e.tf_ulp), nan=1e299, posinf=1e299, neginf=-1e299)
+    key = np.where(known, np.where(accurate, 0.0, 1e300) + apart, -np.inf)
     worst = key.argmax(axis=1) if key.size else np.zeros(batch, int)
     evaluated = (known & flat(differ)).sum(axis=1)
     all_accurate = ~(known & ~accurate).any(axis=1)
@@ -187,6 +188,8 @@ def assess(ex: Exact, got: np.ndarray, want: np.ndarray, failing: np.ndarray, ig
 def excused(ex: Exact, got: np.ndarray, where: np.ndarray, tolerance: Tolerance, scale: np.ndarray) -> list[str]:
     """Where a known divergence excuses TF, each case's candidate must be the exact answer within
     the tolerance: "" where it is, else why not."""
+    if not where.any():
+        return [""] * len(got)
     e = _elements(ex, got, got, where, tolerance, scale, budget=where)
     off = e.known & (e.candidate_ulp > tolerance.ulp) & (e.candidate_error > tolerance.atol(ex.dtype) * scale)
     details = []

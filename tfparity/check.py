@@ -118,20 +118,15 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
     """Compare both sides' outcomes for one check, letting the known divergences that apply on
     `backend` explain mismatches."""
     tolerance = record.tolerance(check, case.dtype)
-    divergences = record.divergences_for(case, check, backend)
     axis = case.class_axis if record.has_axis else -1
     if mine.error or tf.error:
-        covering = tuple(d.name for d in divergences if _covers_whole_case(d, case, inputs))
-        agree = mine.error == tf.error
-        detail = "" if agree or covering else (
-            f"candidate {mine.error or 'returned'} {mine.message[:120]!r} vs "
-            f"TF {tf.error or 'returned'} {tf.message[:120]!r}")
-        if covering and not mine.error and mine.value is not None:  # TF is excused: the candidate meets exact
+        result, excuse = judge_raised(record, case, check, inputs, mine, tf, backend)
+        if excuse:  # TF is excused: the candidate meets exact
             got = np.asarray(mine.value)
             scale = as_scale(scale, got.shape)
             ex = exact_of(record.exact, record.wide, check, inputs, axis, cotangent, got.dtype, scale)
-            detail = excused(ex, got[None], np.ones((1, *got.shape), bool), tolerance, scale[None])[0]
-        return CheckResult(case, check, tolerance, None, () if agree else covering, detail)
+            result = replace(result, detail=excused(ex, got[None], np.ones((1, *got.shape), bool), tolerance, scale[None])[0])
+        return result
     if mine.value is None or tf.value is None:
         detail = "" if mine.value is tf.value else f"gradient missing: candidate {mine.value is None}, TF {tf.value is None}"
         return CheckResult(case, check, tolerance, None, (), detail)
@@ -146,11 +141,24 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
                         backend.flushes(case.dtype))[0][0]
 
 
+def judge_raised(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcome, tf: Outcome,
+                 backend: Backend) -> tuple[CheckResult, bool]:
+    """The verdict where a side raised: they must raise alike, or a known divergence covers the
+    case; then (the second value) the candidate's value must meet the exact answer."""
+    covering = tuple(d.name for d in record.divergences_for(case, check, backend) if _covers_whole_case(d, case, inputs))
+    agree = mine.error == tf.error
+    detail = "" if agree or covering else (
+        f"candidate {mine.error or 'returned'} {mine.message[:120]!r} vs "
+        f"TF {tf.error or 'returned'} {tf.message[:120]!r}")
+    result = CheckResult(case, check, record.tolerance(check, case.dtype), None, () if agree else covering, detail)
+    return result, bool(covering) and not mine.error and mine.value is not None
+
+
 def explained(record: OpRecord, case: Case, check: str, inputs: Inputs, shape: tuple[int, ...],
               backend: Backend) -> list[tuple[str, np.ndarray]]:
     """Each applicable divergence's mask over the check's output."""
     mask_axis = case.class_axis if record.has_axis else None
-    return [(d.name, _explained(d.where(case, inputs), shape, mask_axis))
+    return [(d.name, explained_mask(d.where(case, inputs), shape, mask_axis))
             for d in record.divergences_for(case, check, backend)]
 
 
@@ -217,7 +225,7 @@ def _covers_whole_case(divergence, case: Case, inputs: Inputs) -> bool:
         return False
 
 
-def _explained(mask: np.ndarray | bool, shape: tuple[int, ...], axis: int | None) -> np.ndarray:
+def explained_mask(mask: np.ndarray | bool, shape: tuple[int, ...], axis: int | None) -> np.ndarray:
     """A divergence's mask over `shape`. A mask over the logits explains the loss rows it
     reduces into; one that fits no other way explains a reduced output wholly."""
     if axis is not None and np.ndim(mask) == len(shape) + 1:

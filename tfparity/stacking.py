@@ -18,13 +18,13 @@ def members(case: Case, size: int = SIZE) -> list[Case]:
 
 
 def batchable(case: Case) -> bool:
-    """Error inputs keep their exact calls; broadcast labels have no stacked form."""
-    return not case.regime.startswith(ERROR_PREFIX) and not case.broadcast
+    """Error inputs keep their exact calls."""
+    return not case.regime.startswith(ERROR_PREFIX)
 
 
 def stack(record: OpRecord, cases: list[Case]) -> tuple[list[dict], dict]:
-    """Each case's keyword arguments, and the batch's: inputs stacked on a new axis 0 (scalars
-    broadcast per case), a non-negative axis moved by one."""
+    """Each case's keyword arguments, and the batch's: inputs stacked on a new axis 0 (scalars and
+    broadcast labels given the logits' rank first), a non-negative axis moved by one."""
     each = [record.arguments(case) for case in cases]
     rank = len(cases[0].shape)
     stacked: dict[str, object] = {}
@@ -32,8 +32,10 @@ def stack(record: OpRecord, cases: list[Case]) -> tuple[list[dict], dict]:
         if name == "axis":
             stacked[name] = value + 1 if value >= 0 else value
             continue
-        values = np.stack([kwargs[name] for kwargs in each])
-        stacked[name] = values.reshape(len(cases), *[1] * rank) if name in record.scalars else values
+        aligned = name in record.scalars or (cases[0].broadcast and name == "labels")
+        values = np.stack([np.reshape(kwargs[name], (1,) * (rank - np.ndim(value)) + np.shape(value)) if aligned
+                           else kwargs[name] for kwargs in each])
+        stacked[name] = values
     return each, stacked
 
 
