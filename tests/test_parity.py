@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, note
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
+from tfparity import profiles
 from tfparity.batch import run_batch
 from tfparity.check import CheckResult, run_case
 from tfparity.describe import describe
@@ -37,6 +38,7 @@ def test_sweep(record, dtype, candidate, recorder):
 
 
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
+@settings(max_examples=profiles.fuzz_examples())
 @given(data=st.data())
 def test_fuzz(record, dtype, candidate, recorder, data):
     """Hypothesis searches case specs, each the first of a batch of `stacking.SIZE` seeds run in one

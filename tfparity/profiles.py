@@ -15,6 +15,12 @@ settings.register_profile("ci", derandomize=True, database=None, max_examples=60
 settings.register_profile("thorough", max_examples=2000, **_COMMON)
 
 
+def fuzz_examples() -> int:
+    """The batched fuzz's examples under the loaded profile: each carries `stacking.SIZE` cases,
+    so half the profile's examples give sixteen times its cases."""
+    return max(1, settings.default.max_examples // 2)
+
+
 def selected(config: pytest.Config) -> str:
     """The profile this run uses."""
     return config.getoption("hypothesis_profile", None) or os.environ.get("TFPARITY_PROFILE", "ci")
