@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np
 
+import impl
 import oracle  # noqa: F401  (first: it quiets TF's C++ logs, then imports TensorFlow outside the timings)
 
 # isort: split
@@ -34,12 +35,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from reports import environment
-from tfparity import spread
+from tfparity import profiles, spread
 from tfparity.backend import current
 from tfparity.batch import run_batch
 from tfparity.dtypes import DTYPES
 from tfparity.opdb import RECORDS
-from tfparity.stacking import members
+from tfparity.stacking import SIZE, members
 from tfparity.strategies import cases
 from tfparity.sweep import MAX_SIDE
 
@@ -110,16 +111,19 @@ def full_run(profile: str) -> tuple[dict, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--examples", type=int, default=60, help="per op and dtype (ci profile: 60)")
+    parser.add_argument("--examples", type=int, default=profiles.FUZZ_EXAMPLES["ci"],
+                        help=f"fuzz examples per op and dtype, each {SIZE} cases (ci profile: {profiles.FUZZ_EXAMPLES['ci']})")
     parser.add_argument("--run", choices=("ci", "thorough"), help="also time a whole tfparity run")
     args = parser.parse_args()
     warm = time.perf_counter()
     for record in RECORDS:  # TF's batch spread, measured once per process, outside the timings
         for dtype in DTYPES:
             spread.measure(record, dtype, current())
+            spread.candidate_alike(record, dtype, impl)
     print(f"environment      {environment.collect('ci', 'derandomized', 'impl')}")
     print(f"backend          {current().fingerprint}: {current().summary()}")
-    print(f"batch spread     measured for every op x dtype in {time.perf_counter() - warm:.1f} s (once per process)")
+    print(f"batch spread     TF's and the candidate's, every op x dtype, in {time.perf_counter() - warm:.1f} s "
+          "(once per process)")
     small = parity_fuzz(max(args.examples // 4, 1))
     examples, checks, seconds = parity_fuzz(args.examples)
     naive_examples, naive_seconds = naive_loop(min(examples, 4000))

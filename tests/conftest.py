@@ -1,7 +1,5 @@
 """Load the chosen hypothesis profile (see tests/profiles.py)."""
 
-from hypothesis import settings
-
 from tfparity import profiles
 
 # Recording and reports (`--report-dir`), op and dtype selection (`--ops`, `--dtypes`).
@@ -9,7 +7,7 @@ pytest_plugins = ["reports.plugin"]
 
 
 def pytest_configure(config):
-    settings.load_profile(profiles.selected(config))
+    profiles.load(profiles.selected(config))
 
 
 def pytest_report_header(config):

@@ -114,8 +114,8 @@ class _Elements:
 def _elements(ex: Exact, got: np.ndarray, want: np.ndarray, where: np.ndarray, tolerance: Tolerance,
               scale: np.ndarray, order: np.ndarray | bool = False, budget: np.ndarray | bool = False) -> _Elements:
     """The errors at `where`. Every verdict is settled by mpmath where the wide value's bound
-    leaves it open: accuracy everywhere; which side is nearer exact at `order`; whether the
-    candidate is within the ULP and absolute budgets of exact at `budget`."""
+    leaves it open: accuracy everywhere; TF's error at `order` (the candidate nearer exact and
+    within the ULP budget of it); the candidate within the ULP or absolute budget at `budget`."""
     w, dtype, b = ex.value, ex.dtype, ex.bound
     with np.errstate(all="ignore"):
         sp = spacing_of(w, dtype)
@@ -124,9 +124,10 @@ def _elements(ex: Exact, got: np.ndarray, want: np.ndarray, where: np.ndarray, t
         atol = tolerance.atol(dtype) * scale.astype(wide.WIDE)
         margin = et + tolerance.floor * sp + ABS_SHARE * atol - ec
         open_accuracy = (margin - tolerance.floor * (sp - sp_low) - 2 * b < 0) & (margin + tolerance.floor * (sp_high - sp) + 2 * b >= 0)
-        open_order = order & (np.abs(ec - et) <= 2 * b)
-        open_budget = budget & (((ec - b <= tolerance.ulp * sp_high) & (ec + b > tolerance.ulp * sp_low))
-                                | ((atol > 0) & (np.abs(ec - atol) <= b)))
+        ulp_in, ulp_out = ec + b <= tolerance.ulp * sp_low, ec - b > tolerance.ulp * sp_high
+        abs_in, abs_out = ec + b <= atol, ec - b > atol
+        open_order = order & ~(ec - et > 2 * b) & ((np.abs(ec - et) <= 2 * b) | ~(ulp_in | ulp_out))
+        open_budget = budget & ~(ulp_in | abs_in | (ulp_out & abs_out))
         knife = where & np.isfinite(w) & (open_accuracy | open_order | open_budget)
         cand, theirs = (ec / sp).astype(np.float64), (et / sp).astype(np.float64)
         slack = tolerance.floor * sp + ABS_SHARE * atol
@@ -172,16 +173,14 @@ def assess(ex: Exact, got: np.ndarray, want: np.ndarray, failing: np.ndarray, ig
     tf_wrong = complete & ~(mismatch & ~flat(e.tf_wrong)).any(axis=1)
     shape = got.shape[1:]
     headroom = np.where(flat(ignore), np.inf, flat(e.headroom)).min(axis=1, initial=np.inf)
-    results: list[Accuracy | None] = []
-    for b in range(batch):
-        if not known[b].any():
-            results.append(None)
-            continue
-        at = (b, *np.unravel_index(worst[b], shape))
-        results.append(Accuracy(
-            index=tuple(int(i) for i in at[1:]), exact=float(e.exact[at]), candidate_ulp=float(e.candidate_ulp[at]),
-            tf_ulp=float(e.tf_ulp[at]), evaluated=int(evaluated[b]), accurate=bool(all_accurate[b]),
-            tf_wrong=bool(tf_wrong[b])))
+    if not key.size:
+        return [None] * batch, headroom
+    rows = np.arange(batch)
+    at = [flat(a)[rows, worst].tolist() for a in (e.exact, e.candidate_ulp, e.tf_ulp)]
+    index = list(zip(*(a.tolist() for a in np.unravel_index(worst, shape)), strict=True)) if shape else [()] * batch
+    results = [Accuracy(index=index[b], exact=at[0][b], candidate_ulp=at[1][b], tf_ulp=at[2][b],
+                        evaluated=int(evaluated[b]), accurate=bool(all_accurate[b]), tf_wrong=bool(tf_wrong[b]))
+               if any_known else None for b, any_known in enumerate(known.any(axis=1).tolist())]
     return results, headroom
 
 
@@ -202,19 +201,22 @@ def excused(ex: Exact, got: np.ndarray, where: np.ndarray, tolerance: Tolerance,
     return details
 
 
-def tf_abs_eps_needed(ex: Exact, want: np.ndarray, b: int, need_index: Index | None, tolerance: Tolerance,
-                      scale: np.ndarray) -> float:
-    """TF's own need, against the exact answer, at the element (of case `b`) that sets the check's
-    `abs_eps_needed`: 0 where TF is within the ULP budget of exact there, nan where the exact
-    answer is not finite. The measurement tolerances are derived from."""
-    if need_index is None:
-        return 0.0
-    index = (b, *need_index)
-    w = ex.value[index]
-    if not np.isfinite(w):
-        return float("nan")
-    err = _error(want[index], w, ex.dtype)
-    if err <= tolerance.ulp * spacing_of(w, ex.dtype):
-        return 0.0
-    unit = float(ml_dtypes.finfo(ex.dtype).eps) * float(scale[index])
-    return float(err) / unit if unit else float("inf")
+def tf_abs_eps_needed(ex: Exact, want: np.ndarray, need: list[Index | None], tolerance: Tolerance,
+                      scale: np.ndarray) -> list[float]:
+    """TF's own need, against the exact answer, at the element of each case that sets the check's
+    `abs_eps_needed` (`need`): 0 where TF is within the ULP budget of exact there, nan where the
+    exact answer is not finite. The measurement tolerances are derived from."""
+    cases = [b for b, index in enumerate(need) if index is not None]
+    out = [0.0] * len(need)
+    if not cases:
+        return out
+    at = tuple(np.array(axis) for axis in zip(*[(b, *need[b]) for b in cases], strict=True))
+    w = ex.value[at]
+    with np.errstate(all="ignore"):
+        err = _error(want[at], w, ex.dtype)
+        unit = float(ml_dtypes.finfo(ex.dtype).eps) * scale[at]
+        needs = np.where(~np.isfinite(w), np.nan, np.where(err <= tolerance.ulp * spacing_of(w, ex.dtype), 0.0,
+                                                           np.where(unit > 0, err / unit, np.inf))).astype(np.float64)
+    for b, value in zip(cases, needs.tolist(), strict=True):
+        out[b] = value
+    return out

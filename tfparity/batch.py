@@ -39,7 +39,7 @@ from tfparity.compare import as_scale
 from tfparity.dtypes import as_constant
 from tfparity.inputs import Case, cotangent
 from tfparity.records import OpRecord
-from tfparity.stacking import batchable, stack
+from tfparity.stacking import batchable, stack, tiled
 
 BATCH, ALONE, CONFIRMED = "batch", "single", "confirmed"
 
@@ -64,30 +64,27 @@ class _Answers:
     alone: bool = False
 
 
-def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backend: Backend) -> list[list[CheckResult]]:
+def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backend: Backend,
+               alone: bool = False) -> list[list[CheckResult]]:
     each, stacked = stack(record, cases)
     inputs = [{k: as_constant(v) for k, v in kwargs.items() if k != "axis"} for kwargs in each]
-    answers = _answers(record, cases, each, stacked)
+    answers = _answers(record, cases, each, stacked, alone)
     if answers is None:
         return [run_case(record, case, candidate, backend) for case in cases]
     if isinstance(answers, Outcome):
         return _raised_alike(record, cases, each, inputs, stacked, answers, candidate, backend)
     g = np.stack([cotangent(case, answers.value.shape[1:]) for case in cases])
-    value_fn, vjp_fn = record.candidate_functions(candidate)
     vjps = [f"vjp_{name}" for name in record.grads]
     tf_values = {"value": answers.value} | answers.grads
-    mine: dict[str, list[Outcome]] = {check: [] for check in ["value", *vjps]}
-    for kwargs, ct in zip(each, g, strict=True):
-        value, grads = outcome(value_fn, **kwargs), outcome(vjp_fn, ct, **kwargs)
-        mine["value"].append(value)
-        for name in record.grads:
-            mine[f"vjp_{name}"].append(pick(grads, name))
+    mine = _candidate(record, cases, each, stacked, g, candidate)
     keep = [b for b in range(len(cases)) if all(_usable(mine[check][b], tf_values[check]) for check in tf_values)]
     results: list[list[CheckResult]] = [[] for _ in cases]
     final = np.zeros(len(cases), bool)
     final[keep] = True
     if keep:
-        scales = [record.scales(inputs[b], record_axis(record, cases[b]), g[b]) for b in keep]
+        axis = record_axis(record, cases[0])
+        scales = record.scales({k: as_constant(v) for k, v in stacked.items() if k != "axis"},
+                               axis + 1 if axis >= 0 else axis, g)
         wheres = [_wheres(record, cases[b], inputs[b], backend) for b in keep]
         for check in tf_values:
             for b, result, stands in _judge_batch(record, cases, check, keep, inputs, stacked, g,
@@ -100,38 +97,112 @@ def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backe
                                            scales, backend):
                 results[b].append(result)
                 final[b] &= result.passed
+    pending = [b for b in range(len(cases)) if not final[b]]
+    if pending and not alone:  # confirmed with TF's answers case by case, judged together
+        for b, checks in zip(pending, _run_batch(record, [cases[b] for b in pending], candidate, backend, alone=True),
+                             strict=True):
+            results[b], final[b] = [replace(r, path=CONFIRMED) for r in checks], True
     return [results[b] if final[b] else [replace(r, path=CONFIRMED) for r in run_case(record, case, candidate, backend)]
             for b, case in enumerate(cases)]
 
 
-def _answers(record: OpRecord, cases: list[Case], each: list[dict], stacked: dict) -> _Answers | Outcome | None:
+def batchable_candidate(candidate: ModuleType) -> bool:
+    """A candidate declares `BATCHABLE = True` when its answer for a case is the same alone or
+    stacked with others on a new leading axis (impl: NumPy along the named axes). Others are
+    called once per case, as their users call them: a batch could take other code paths."""
+    return getattr(candidate, "BATCHABLE", False) is True
+
+
+def _candidate(record: OpRecord, cases: list[Case], each: list[dict], stacked: dict, g: np.ndarray,
+               candidate: ModuleType) -> dict[str, list[Outcome]]:
+    """The candidate's outcome per check and case: from one call on the batch where it declares
+    itself batchable and answers the spread's sample alike (`spread.candidate_alike`), else from
+    one call per case."""
+    value_fn, vjp_fn = record.candidate_functions(candidate)
+    checks = ["value", *(f"vjp_{name}" for name in record.grads)]
+    if batchable_candidate(candidate) and spread.candidate_alike(record, cases[0].dtype, candidate) and not tiled(cases[0]):
+        value, grads = outcome(value_fn, **stacked), outcome(vjp_fn, g, **stacked)
+        if not (value.error or grads.error) and np.shape(value.value)[:1] == (len(cases),):
+            split = {"value": np.asarray(value.value)} | {
+                f"vjp_{n}": _per_case(np.asarray(grads.value[n]), len(cases), each[0][n]) for n in record.grads}
+            return {check: [Outcome(v) for v in split[check]] for check in checks}
+    mine: dict[str, list[Outcome]] = {check: [] for check in checks}
+    for kwargs, ct in zip(each, g, strict=True):
+        value, grads = outcome(value_fn, **kwargs), outcome(vjp_fn, ct, **kwargs)
+        mine["value"].append(value)
+        for name in record.grads:
+            mine[f"vjp_{name}"].append(pick(grads, name))
+    return mine
+
+
+def _answers(record: OpRecord, cases: list[Case], each: list[dict], stacked: dict,
+             alone: bool = False) -> _Answers | Outcome | None:
     """As for one case, one tape gives the values and VJPs; where it fails, the forward call gives
-    the values and every VJP check meets the tape's error. Where TF rejects the batch, the first
-    case alone says why: its error (an error of the spec, the same for every case), or, where the
-    batch itself was the trouble (its extra dimension past a kernel's rank limit, broadcast labels
-    that no longer flatten), TF answers case by case. None: the cases' outcomes differ."""
-    draw = functools.cache(lambda shape: np.stack([cotangent(case, shape[1:]) for case in cases]))
-    tape = outcome(record.tf_vjp, draw, **stacked)
-    forward = Outcome(tape.value.value) if not tape.error else outcome(record.tf, **stacked)
-    if not forward.error:
-        return _Answers(forward.value, {} if tape.error else {
-            f"vjp_{n}": _per_case(tape.value[n], len(cases), each[0][n]) for n in record.grads}, tape)
-    tapes = [outcome(record.tf_vjp, functools.partial(cotangent, case), **kwargs) for case, kwargs in
-             zip(cases[:1], each[:1], strict=True)]
-    first = Outcome(tapes[0].value.value) if not tapes[0].error else outcome(record.tf, **each[0])
-    if first.error:
-        return first if tapes[0].error and first.error == forward.error else None
-    tapes += [outcome(record.tf_vjp, functools.partial(cotangent, case), **kwargs)
-              for case, kwargs in zip(cases[1:], each[1:], strict=True)]
-    if len({t.error for t in tapes}) > 1:
-        return None
+    the values and every VJP check meets the tape's error. Where TF rejects the batch (or `alone`
+    asks), TF answers case by case; the first case says whether its error is one of the spec (a
+    negative axis, a tape that cannot take broadcast labels), which every case then meets, or the
+    batch's own (its extra dimension past a kernel's rank limit, broadcast labels that no longer
+    flatten). None: the cases' outcomes differ."""
+    raised = None
+    if tiled(cases[0]) and not alone:  # the values come from the batch, the tape's answer from the first case
+        tape = outcome(record.tf_vjp, functools.partial(cotangent, cases[0]), **each[0])
+        if tape.error:
+            forward = outcome(record.tf, **stacked)
+            if not forward.error:
+                return _Answers(forward.value, {}, tape)
+            raised = forward.error
+        alone = True
+    if not alone:
+        draw = functools.cache(lambda shape: np.stack([cotangent(case, shape[1:]) for case in cases]))
+        tape = outcome(record.tf_vjp, draw, **stacked)
+        forward = Outcome(tape.value.value) if not tape.error else outcome(record.tf, **stacked)
+        if not forward.error:
+            return _Answers(forward.value, {} if tape.error else {
+                f"vjp_{n}": _per_case(tape.value[n], len(cases), each[0][n]) for n in record.grads}, tape)
+        raised = forward.error
+        joined = _concatenated(record, cases, each)
+        if joined is not None:
+            return joined
+    tapes = [outcome(record.tf_vjp, functools.partial(cotangent, cases[0]), **each[0])]
     if tapes[0].error:
-        values = [outcome(record.tf, **kwargs) for kwargs in each]
+        values = [outcome(record.tf, **each[0])]
+        if values[0].error:
+            return values[0] if raised == values[0].error else None
+        values += [outcome(record.tf, **kwargs) for kwargs in each[1:]]
         if any(v.error for v in values):
             return None
         return _Answers(np.stack([v.value for v in values]), {}, tapes[0], alone=True)
+    tapes += [outcome(record.tf_vjp, functools.partial(cotangent, case), **kwargs)
+              for case, kwargs in zip(cases[1:], each[1:], strict=True)]
+    if any(t.error for t in tapes):
+        return None
     grads = {f"vjp_{n}": np.stack([t.value[n] for t in tapes]) for n in record.grads}
     return _Answers(np.stack([t.value.value for t in tapes]), grads, tapes[0], alone=True)
+
+
+def _concatenated(record: OpRecord, cases: list[Case], each: list[dict]) -> _Answers | None:
+    """The batch joined along an axis each case already has (not its class axis), so the rank TF
+    sees is the case's own: where a new axis crossed a kernel's rank limit (oneDNN softmax: 5)."""
+    rank, case = len(cases[0].shape), cases[0]
+    if rank < 2 or record.scalars or case.broadcast:
+        return None
+    classes = case.class_axis if record.has_axis else rank - 1
+    along = 0 if classes != 0 else 1
+    joined = {name: value if name == "axis" else np.concatenate([kwargs[name] for kwargs in each], axis=along)
+              for name, value in each[0].items()}
+
+    def draw(shape: tuple[int, ...]) -> np.ndarray:
+        out = along - (len(shape) < rank and along > classes)
+        single = tuple(n // len(cases) if i == out else n for i, n in enumerate(shape))
+        return np.concatenate([cotangent(c, single) for c in cases], axis=out)
+
+    tape = outcome(record.tf_vjp, draw, **joined)
+    if tape.error:
+        return None
+    value = tape.value.value
+    out = along - (value.ndim < rank and along > classes)
+    grads = {f"vjp_{n}": np.stack(np.split(tape.value[n], len(cases), axis=along)) for n in record.grads}
+    return _Answers(np.stack(np.split(value, len(cases), axis=out)), grads, tape)
 
 
 def _wheres(record: OpRecord, case: Case, inputs: dict, backend: Backend) -> dict[str, object]:
@@ -149,7 +220,7 @@ def _raised_alike(record: OpRecord, cases: list[Case], each: list[dict], inputs:
 
 
 def _judge_raised(record: OpRecord, cases: list[Case], check: str, keep: list[int], inputs: list[dict], stacked: dict,
-                  g: np.ndarray | None, mine: list[Outcome], tf: Outcome, scales: list[dict] | None, backend: Backend):
+                  g: np.ndarray | None, mine: list[Outcome], tf: Outcome, scales: dict | None, backend: Backend):
     """(case index, verdict) for one check where a side raised; where a divergence excuses TF, the
     candidates' values meet the exact answer in one evaluation over the batch."""
     verdicts = [judge_raised(record, cases[b], check, inputs[b], mine[b], tf, backend) for b in keep]
@@ -158,7 +229,7 @@ def _judge_raised(record: OpRecord, cases: list[Case], check: str, keep: list[in
     if excuse:
         at = [keep[i] for i in excuse]
         got = np.stack([np.asarray(mine[b].value) for b in at])
-        scale = np.stack([as_scale((scales[i] if scales else {}).get(check, 0.0), got.shape[1:]) for i in excuse])
+        scale = _scale(scales or {}, check, stacked, (len(cases), *got.shape[1:]))[at]
         ex = _batch_exact(record, check, inputs, stacked, at, record_axis(record, cases[0]),
                           g if g is not None else np.zeros((len(cases), 0)), got.dtype, scale)
         details = dict(zip(excuse, excused(ex, got, np.ones(got.shape, bool), record.tolerance(check, cases[0].dtype),
@@ -172,23 +243,33 @@ def record_axis(record: OpRecord, case: Case) -> int:
 
 
 def _judge_batch(record: OpRecord, cases: list[Case], check: str, keep: list[int], inputs: list[dict], stacked: dict,
-                 g: np.ndarray, mine: list, tf: np.ndarray, scales: list[dict], wheres: list[dict], alone: bool,
+                 g: np.ndarray, mine: list, tf: np.ndarray, scales: dict, wheres: list[dict], alone: bool,
                  backend: Backend):
     """(case index, its batched verdict, whether it stands) for one check of the kept cases."""
     want, got = tf[keep], np.stack([np.asarray(mine[b]) for b in keep])
-    scale = np.stack([as_scale(s.get(check, 0.0), want.shape[1:]) for s in scales])
+    scale = _scale(scales, check, stacked, tf.shape)[keep]
     mask_axis = cases[0].class_axis if record.has_axis else None
     masks = [(d.name, np.stack([explained_mask(where[d.name], want.shape[1:], mask_axis) for where in wheres]))
-             for d in record.divergences_for(cases[0], check, backend)]
+             for d in record.divergences_for(cases[0], check, backend)
+             if any(np.any(where[d.name]) for where in wheres)]  # a mask of False explains nothing
     ex = _batch_exact(record, check, inputs, stacked, keep, record_axis(record, cases[0]), g, want.dtype, scale)
-    verdicts, headroom = judge_values(record, [cases[b] for b in keep], check, got, want, masks, ex, scale,
-                                      backend.flushes(cases[0].dtype))
     limit = spread.measure(record, cases[0].dtype, backend)[check]
+    row = {"path": ALONE} if alone else {"path": BATCH, "batch_spread": limit.parity, "batch_spread_ulp": limit.ulp}
+    verdicts, headroom = judge_values(record, [cases[b] for b in keep], check, got, want, masks, ex, scale,
+                                      backend.flushes(cases[0].dtype), **row)
     for i, (b, result) in enumerate(zip(keep, verdicts, strict=True)):
         stands = result.verdict == "pass" and (alone or limit.zero or (
             result.comparison.budget_used + limit.parity <= 1 and headroom[i] >= limit.accuracy))
-        yield b, (replace(result, path=ALONE) if alone else
-                  replace(result, path=BATCH, batch_spread=limit.parity, batch_spread_ulp=limit.ulp)), bool(stands)
+        yield b, result, bool(stands)
+
+
+def _scale(scales: dict, check: str, stacked: dict, shape: tuple[int, ...]) -> np.ndarray:
+    """A check's scale, computed over the stacked inputs, in the per-case shape (batch first);
+    none for a gradient of tiled labels, which has another shape than each case's."""
+    full = shape if check == "value" else np.shape(stacked[check.removeprefix("vjp_")])
+    if np.prod(full) != np.prod(shape):
+        return np.zeros(shape)
+    return as_scale(np.broadcast_to(np.asarray(scales.get(check, 0.0), np.float64), full).reshape(shape), shape)
 
 
 def _per_case(grad: np.ndarray | None, size: int, single: object) -> np.ndarray | None:
@@ -208,7 +289,9 @@ def _batch_exact(record: OpRecord, check: str, inputs: list[dict], stacked: dict
     stacked_axis = axis + 1 if axis >= 0 else axis
     batch_inputs = {name: np.asarray(value)[keep] for name, value in stacked.items() if name != "axis"}
     cts = g[keep] if g.size else None
-    value = np.asarray(record.wide(check, batch_inputs, stacked_axis, cts)).reshape(scale.shape)
+    value = np.asarray(record.wide(check, batch_inputs, stacked_axis, cts))
+    # the gradient of tiled labels is not each case's: the exact forms do not evaluate it either
+    value = value.reshape(scale.shape) if value.size == scale.size else np.full(scale.shape, np.nan, wide.WIDE)
     bound = wide.bound(value, scale) if wide.USABLE else np.full(value.shape, np.inf, wide.WIDE)
 
     @functools.cache

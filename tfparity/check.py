@@ -164,20 +164,21 @@ def explained(record: OpRecord, case: Case, check: str, inputs: Inputs, shape: t
 
 def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarray, want: np.ndarray,
                  masks: list[tuple[str, np.ndarray]], ex: Exact, scale: np.ndarray,
-                 flush: bool) -> tuple[list[CheckResult], np.ndarray]:
+                 flush: bool, **row: object) -> tuple[list[CheckResult], np.ndarray]:
     """The verdicts on one check of a batch of cases (values stacked on the leading axis), and
-    each case's accuracy headroom (see `tfparity.accuracy.assess`)."""
+    each case's accuracy headroom (see `tfparity.accuracy.assess`). `row` sets the results'
+    other fields (how TF was called)."""
     tolerance = record.tolerance(check, cases[0].dtype)
     ignore = np.logical_or.reduce([m for _, m in masks]) if masks else np.zeros(got.shape, bool)
     comparisons = compare_batch(got, want, tolerance, scale, ignore, flush=flush)
     failing = np.stack([c.failing for c in comparisons])
     accuracies, headroom = assess(ex, got, want, failing, ignore, tolerance, scale)
     details = excused(ex, got, failing & ignore, tolerance, scale)
+    needs = tf_abs_eps_needed(ex, want, [c.need_index for c in comparisons], tolerance, scale)
     return [CheckResult(
         case, check, tolerance, comparison,
         tuple(name for name, mask in masks if (comparison.failing & mask[b]).any()), details[b],
-        accuracy=accuracies[b],
-        tf_abs_eps_needed=tf_abs_eps_needed(ex, want, b, comparison.need_index, tolerance, scale),
+        accuracy=accuracies[b], tf_abs_eps_needed=needs[b], **row,
     ) for b, (case, comparison) in enumerate(zip(cases, comparisons, strict=True))], headroom
 
 

@@ -155,20 +155,21 @@ def compare_batch(candidate: np.ndarray, reference: np.ndarray, tolerance: Toler
     worst = np.where(checked, np.where(failing.reshape(batch, -1), np.inf, ulp.reshape(batch, -1)), -1.0)
     worst_at, need = worst.argmax(axis=1) if worst.size else np.zeros(batch, int), needed.reshape(batch, -1)
     need_at = need.argmax(axis=1) if need.size else np.zeros(batch, int)
-    columns = zip(top(abs_err), top(rel_err), top(ulp), count(bad & ~ignore), count(special_bad & ~ignore),
-                  count(failing & ignore), count(flushed & ~ignore), top(used), need.max(axis=1, initial=0.0),
-                  strict=True)
+    worst_index = _indices(worst_at, shape) if worst.size else [None] * batch
+    need_index = _indices(need_at, shape) if need.size else [None] * batch
+    columns = zip(*(c.tolist() for c in (
+        top(abs_err), top(rel_err), top(ulp), count(bad & ~ignore), count(special_bad & ~ignore),
+        count(failing & ignore), count(flushed & ~ignore), top(used), need.max(axis=1, initial=0.0))), strict=True)
     return [Comparison(
-        max_abs_err=float(m_abs), max_rel_err=float(m_rel), max_ulp=float(m_ulp), mismatches=int(n_bad),
-        special_mismatch=int(n_special), worst_index=_index(worst_at[i], shape) if worst.size else None,
-        ignored_mismatches=int(n_ignored), flushed=int(n_flushed), budget_used=float(m_used),
-        abs_eps_needed=float(m_need), need_index=_index(need_at[i], shape) if m_need > 0 else None,
-        failing=failing[i],
+        max_abs_err=m_abs, max_rel_err=m_rel, max_ulp=m_ulp, mismatches=n_bad, special_mismatch=n_special,
+        worst_index=worst_index[i], ignored_mismatches=n_ignored, flushed=n_flushed,
+        budget_used=m_used, abs_eps_needed=m_need, need_index=need_index[i] if m_need > 0 else None, failing=failing[i],
     ) for i, (m_abs, m_rel, m_ulp, n_bad, n_special, n_ignored, n_flushed, m_used, m_need) in enumerate(columns)]
 
 
-def _index(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    return tuple(int(i) for i in np.unravel_index(flat, shape))
+def _indices(flat: np.ndarray, shape: tuple[int, ...]) -> list[tuple[int, ...]]:
+    """Flat positions, one per case, as index tuples into `shape`."""
+    return list(zip(*(a.tolist() for a in np.unravel_index(flat, shape)), strict=True)) if shape else [()] * len(flat)
 
 
 def _share(error: np.ndarray, budget: np.ndarray | float) -> np.ndarray:

@@ -9,6 +9,7 @@ cheap, instead of over every element.
 from __future__ import annotations
 
 import ast
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,11 +33,30 @@ class Case:
     broadcast: bool = False
 
     def rng(self, stream: int = 0) -> np.random.Generator:
-        return np.random.default_rng([self.seed, stream])
+        """The generator at the state (seed, stream) names. It is one generator set in place (3 us,
+        against 10 us for a fresh one: a batch asks for hundreds), so draw from it before asking
+        for another stream."""
+        a = _splitmix(self.seed * 8 + stream)
+        b = _splitmix(a)
+        _SHARED.bit_generator.state = {"bit_generator": "PCG64", "state": {"state": a << 64 | b, "inc": _splitmix(b) << 1 | 1},
+                                       "has_uint32": 0, "uinteger": 0}
+        return _SHARED
 
     @property
     def class_axis(self) -> int:
         return (-1 if self.axis is None else self.axis) % max(len(self.shape), 1)
+
+
+_SHARED = np.random.Generator(np.random.PCG64(0))
+_MASK = (1 << 64) - 1
+
+
+def _splitmix(x: int) -> int:
+    """splitmix64: consecutive seeds to unrelated 64-bit states."""
+    x = (x + 0x9E3779B97F4A7C15) & _MASK
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
 
 
 def parse(spec: str) -> Case:
@@ -179,5 +199,9 @@ def weighted_inputs(case: Case) -> dict[str, np.ndarray]:
     return inputs | {"pos_weight": np.asarray(pos_weight, inputs["logits"].dtype)}
 
 
+@functools.lru_cache(maxsize=4096)
 def cotangent(case: Case, shape: tuple[int, ...]) -> np.ndarray:
-    return ordinary(case.rng(3), shape, np_dtype(case.dtype))
+    """The case's cotangent for an output of `shape` (read-only: drawn once, shared)."""
+    value = ordinary(case.rng(3), shape, np_dtype(case.dtype))
+    value.setflags(write=False)
+    return value

@@ -198,7 +198,7 @@ def _binary_scales(inputs, axis, g):
         g = np.abs(g.astype(np.float64))
         scales["vjp_logits"] = g * (np.abs(1.0 - z) + weight)
         scales["vjp_labels"] = g * (np.abs(x) + np.abs(q - 1.0) * _softplus_terms(x))
-        scales["vjp_pos_weight"] = _pos_weight_terms(x, z, g).sum()
+        scales["vjp_pos_weight"] = sum_to_shape(_pos_weight_terms(x, z, g), np.shape(inputs.get("pos_weight", 0.0)))
     return scales
 
 

@@ -15,10 +15,21 @@ settings.register_profile("ci", derandomize=True, database=None, max_examples=60
 settings.register_profile("thorough", max_examples=2000, **_COMMON)
 
 
+# The batched fuzz's examples per op and dtype: each carries `stacking.SIZE` (128) cases, so ci
+# checks 1,920 fuzzed cases per op and dtype and thorough 16,000.
+FUZZ_EXAMPLES = {"ci": 15, "thorough": 125}
+_active = ["ci"]
+
+
+def load(name: str) -> None:
+    """Load a profile for hypothesis and for `fuzz_examples`."""
+    settings.load_profile(name)
+    _active[0] = name
+
+
 def fuzz_examples() -> int:
-    """The batched fuzz's examples under the loaded profile: each carries `stacking.SIZE` cases,
-    so half the profile's examples give sixteen times its cases."""
-    return max(1, settings.default.max_examples // 2)
+    """The batched fuzz's examples under the loaded profile."""
+    return FUZZ_EXAMPLES.get(_active[0], settings.default.max_examples)
 
 
 def selected(config: pytest.Config) -> str:

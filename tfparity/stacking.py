@@ -6,10 +6,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from tfparity.inputs import Case
+from tfparity.inputs import Case, label_shape
 from tfparity.records import ERROR_PREFIX, OpRecord
 
-SIZE = 32  # cases per TF call
+SIZE = 128  # cases per TF call
 
 
 def members(case: Case, size: int = SIZE) -> list[Case]:
@@ -22,9 +22,16 @@ def batchable(case: Case) -> bool:
     return not case.regime.startswith(ERROR_PREFIX)
 
 
+def tiled(case: Case) -> bool:
+    """Whether a batch of `case` tiles its labels: its values are TF's, but not its tape, which
+    rejects broadcast labels (known divergence softmax_ce_broadcast_labels_no_gradient)."""
+    return case.broadcast and label_shape(case) != case.shape
+
+
 def stack(record: OpRecord, cases: list[Case]) -> tuple[list[dict], dict]:
-    """Each case's keyword arguments, and the batch's: inputs stacked on a new axis 0 (scalars and
-    broadcast labels given the logits' rank first), a non-negative axis moved by one."""
+    """Each case's keyword arguments, and the batch's: inputs stacked on a new axis 0 (scalars given
+    the logits' rank, broadcast labels tiled to the logits' shape: TF flattens the outer dimensions
+    of both, which a batch of broadcasts would not survive), a non-negative axis moved by one."""
     each = [record.arguments(case) for case in cases]
     rank = len(cases[0].shape)
     stacked: dict[str, object] = {}
@@ -32,10 +39,14 @@ def stack(record: OpRecord, cases: list[Case]) -> tuple[list[dict], dict]:
         if name == "axis":
             stacked[name] = value + 1 if value >= 0 else value
             continue
-        aligned = name in record.scalars or (cases[0].broadcast and name == "labels")
-        values = np.stack([np.reshape(kwargs[name], (1,) * (rank - np.ndim(value)) + np.shape(value)) if aligned
-                           else kwargs[name] for kwargs in each])
-        stacked[name] = values
+        if name in record.scalars:
+            values = [np.reshape(kwargs[name], (1,) * rank) for kwargs in each]
+        elif tiled(cases[0]) and name == "labels":
+            values = [np.broadcast_to(np.reshape(kwargs[name], (1,) * (rank - np.ndim(value)) + np.shape(value)),
+                                      cases[0].shape) for kwargs in each]
+        else:
+            values = [kwargs[name] for kwargs in each]
+        stacked[name] = np.stack(values)
     return each, stacked
 
 
