@@ -91,12 +91,18 @@ def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backe
                                                   [m.value for m in mine[check]], tf_values[check], scales, wheres,
                                                   answers.alone, backend):
                 results[b].append(result)
-                final[b] &= stands
+                final[b] &= stands or answers.alone  # TF's own answer for the case: its verdict stands
         for check in vjps if answers.tape.error else ():
             for b, result in _judge_raised(record, cases, check, keep, inputs, stacked, g, mine[check], answers.tape,
                                            scales, backend):
                 results[b].append(result)
-                final[b] &= result.passed
+                final[b] &= result.passed or answers.alone
+    # Where the candidate raised for a value TF gives, that is the verdict (as for one case) however
+    # TF's numbers move with the batch.
+    raised = [b for b in range(len(cases)) if b not in keep and mine["value"][b].error]
+    for b, result in _judge_raised(record, cases, "value", raised, inputs, stacked, None, mine["value"],
+                                   Outcome(answers.value), None, backend):
+        results[b], final[b] = [result], True
     pending = [b for b in range(len(cases)) if not final[b]]
     if pending and not alone:  # confirmed with TF's answers case by case, judged together
         for b, checks in zip(pending, _run_batch(record, [cases[b] for b in pending], candidate, backend, alone=True),
