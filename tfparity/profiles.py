@@ -16,8 +16,8 @@ settings.register_profile("thorough", max_examples=2000, **_COMMON)
 
 
 # The batched fuzz's examples per op and dtype: each carries `stacking.SIZE` (128) cases, so ci
-# checks 1,920 fuzzed cases per op and dtype and thorough 6,400.
-FUZZ_EXAMPLES = {"ci": 15, "thorough": 50}
+# checks 1,024 fuzzed cases per op and dtype and thorough 6,400.
+FUZZ_EXAMPLES = {"ci": 8, "thorough": 50}
 _active = ["ci"]
 
 
