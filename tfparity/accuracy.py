@@ -72,7 +72,7 @@ def exact_of(exact_fn: Callable, wide_fn: Callable, check: str, inputs: dict, ax
     """One case's exact answer, as a batch of one."""
     with np.errstate(all="ignore"):
         value = np.asarray(wide_fn(check, inputs, axis, cotangent))
-        bound = wide.bound(value, scale) if wide.USABLE else np.full(value.shape, np.inf, wide.WIDE)
+        bound = wide.bound(value, scale)
 
     @functools.cache
     def precise(index: Index) -> mpf | None:

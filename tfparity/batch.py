@@ -2,14 +2,16 @@
 
 A batch is cases that differ only in their seed. Their inputs are stacked on a new leading axis
 and TF runs once (one tape gives every value and VJP); the candidate runs per case, as users
-call it. Each case is then judged on its slice, vectorized across the batch.
+call it, unless it declares itself batchable (`batchable_candidate`). Each case is then judged on
+its slice, vectorized across the batch.
 
 TF's answer for a case depends on what it is batched with (Eigen's vector and scalar paths,
 reduction blocking): `tfparity.spread` measures by how much, per op x dtype x check, on this
 backend. A batched verdict stands only when it is a pass with headroom for that spread, in
-the parity budget and in the accuracy slack; every other case (a failure, a near miss, a known
-divergence at work, a batch TF rejects) is run again singly, and that verdict is the one
-reported, with its replay. Where the spread is 0, batched answers are TF's single answers.
+the parity budget and in the accuracy slack; every other case (a failure, a near miss) is
+answered by TF alone and judged again, and that verdict is the one reported, with its replay.
+Where TF rejects a batch, it takes another form (joined along an existing axis) or TF answers
+case by case. Where the spread is 0, batched answers are TF's single answers.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from tfparity.compare import as_scale
 from tfparity.dtypes import as_constant
 from tfparity.inputs import Case, cotangent
 from tfparity.records import OpRecord
-from tfparity.stacking import batchable, stack, tiled
+from tfparity.stacking import batchable, shifted, stack, tiled
 
 BATCH, ALONE, CONFIRMED = "batch", "single", "confirmed"
 
@@ -74,7 +76,7 @@ def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backe
     if isinstance(answers, Outcome):
         return _raised_alike(record, cases, each, inputs, stacked, answers, candidate, backend)
     g = np.stack([cotangent(case, answers.value.shape[1:]) for case in cases])
-    vjps = [f"vjp_{name}" for name in record.grads]
+    vjps = record.checks[1:]
     tf_values = {"value": answers.value} | answers.grads
     mine = _candidate(record, cases, each, stacked, g, candidate)
     keep = [b for b in range(len(cases)) if all(_usable(mine[check][b], tf_values[check]) for check in tf_values)]
@@ -82,9 +84,8 @@ def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backe
     final = np.zeros(len(cases), bool)
     final[keep] = True
     if keep:
-        axis = record_axis(record, cases[0])
         scales = record.scales({k: as_constant(v) for k, v in stacked.items() if k != "axis"},
-                               axis + 1 if axis >= 0 else axis, g)
+                               shifted(record.class_axis(cases[0])), g)
         wheres = [_wheres(record, cases[b], inputs[b], backend) for b in keep]
         for check in tf_values:
             for b, result, stands in _judge_batch(record, cases, check, keep, inputs, stacked, g,
@@ -125,7 +126,7 @@ def _candidate(record: OpRecord, cases: list[Case], each: list[dict], stacked: d
     itself batchable and answers the spread's sample alike (`spread.candidate_alike`), else from
     one call per case."""
     value_fn, vjp_fn = record.candidate_functions(candidate)
-    checks = ["value", *(f"vjp_{name}" for name in record.grads)]
+    checks = record.checks
     if batchable_candidate(candidate) and spread.candidate_alike(record, cases[0].dtype, candidate) and not tiled(cases[0]):
         value, grads = outcome(value_fn, **stacked), outcome(vjp_fn, g, **stacked)
         if not (value.error or grads.error) and np.shape(value.value)[:1] == (len(cases),):
@@ -149,9 +150,9 @@ def _answers(record: OpRecord, cases: list[Case], each: list[dict], stacked: dic
     negative axis, a tape that cannot take broadcast labels), which every case then meets, or the
     batch's own (its extra dimension past a kernel's rank limit, broadcast labels that no longer
     flatten). None: the cases' outcomes differ."""
-    raised = None
+    raised, first = None, None
     if tiled(cases[0]) and not alone:  # the values come from the batch, the tape's answer from the first case
-        tape = outcome(record.tf_vjp, functools.partial(cotangent, cases[0]), **each[0])
+        tape = first = outcome(record.tf_vjp, functools.partial(cotangent, cases[0]), **each[0])
         if tape.error:
             forward = outcome(record.tf, **stacked)
             if not forward.error:
@@ -169,7 +170,7 @@ def _answers(record: OpRecord, cases: list[Case], each: list[dict], stacked: dic
         joined = _concatenated(record, cases, each)
         if joined is not None:
             return joined
-    tapes = [outcome(record.tf_vjp, functools.partial(cotangent, cases[0]), **each[0])]
+    tapes = [first or outcome(record.tf_vjp, functools.partial(cotangent, cases[0]), **each[0])]
     if tapes[0].error:
         values = [outcome(record.tf, **each[0])]
         if values[0].error:
@@ -192,7 +193,7 @@ def _concatenated(record: OpRecord, cases: list[Case], each: list[dict]) -> _Ans
     rank, case = len(cases[0].shape), cases[0]
     if rank < 2 or record.scalars or case.broadcast:
         return None
-    classes = case.class_axis if record.has_axis else rank - 1
+    classes = record.class_axis(case) % rank
     along = 0 if classes != 0 else 1
     joined = {name: value if name == "axis" else np.concatenate([kwargs[name] for kwargs in each], axis=along)
               for name, value in each[0].items()}
@@ -236,16 +237,11 @@ def _judge_raised(record: OpRecord, cases: list[Case], check: str, keep: list[in
         at = [keep[i] for i in excuse]
         got = np.stack([np.asarray(mine[b].value) for b in at])
         scale = _scale(scales or {}, check, stacked, (len(cases), *got.shape[1:]))[at]
-        ex = _batch_exact(record, check, inputs, stacked, at, record_axis(record, cases[0]),
-                          g if g is not None else np.zeros((len(cases), 0)), got.dtype, scale)
+        ex = _batch_exact(record, check, inputs, stacked, at, record.class_axis(cases[0]), g, got.dtype, scale)
         details = dict(zip(excuse, excused(ex, got, np.ones(got.shape, bool), record.tolerance(check, cases[0].dtype),
                                            scale), strict=True))
     for i, (b, (result, _)) in enumerate(zip(keep, verdicts, strict=True)):
         yield b, replace(result, detail=details.get(i, result.detail), path=BATCH)
-
-
-def record_axis(record: OpRecord, case: Case) -> int:
-    return case.class_axis if record.has_axis else -1
 
 
 def _judge_batch(record: OpRecord, cases: list[Case], check: str, keep: list[int], inputs: list[dict], stacked: dict,
@@ -258,7 +254,7 @@ def _judge_batch(record: OpRecord, cases: list[Case], check: str, keep: list[int
     masks = [(d.name, np.stack([explained_mask(where[d.name], want.shape[1:], mask_axis) for where in wheres]))
              for d in record.divergences_for(cases[0], check, backend)
              if any(np.any(where[d.name]) for where in wheres)]  # a mask of False explains nothing
-    ex = _batch_exact(record, check, inputs, stacked, keep, record_axis(record, cases[0]), g, want.dtype, scale)
+    ex = _batch_exact(record, check, inputs, stacked, keep, record.class_axis(cases[0]), g, want.dtype, scale)
     limit = spread.measure(record, cases[0].dtype, backend)[check]
     row = {"path": ALONE} if alone else {"path": BATCH, "batch_spread": limit.parity, "batch_spread_ulp": limit.ulp}
     verdicts, headroom = judge_values(record, [cases[b] for b in keep], check, got, want, masks, ex, scale,
@@ -289,21 +285,19 @@ def _usable(mine: Outcome, tf: np.ndarray | None) -> bool:
             and np.shape(mine.value) == tf.shape[1:] and np.asarray(mine.value).dtype == tf.dtype)
 
 
-def _batch_exact(record: OpRecord, check: str, inputs: list[dict], stacked: dict, keep: list[int], axis: int, g: np.ndarray,
-                 dtype: np.dtype, scale: np.ndarray) -> Exact:
+def _batch_exact(record: OpRecord, check: str, inputs: list[dict], stacked: dict, keep: list[int], axis: int,
+                 g: np.ndarray | None, dtype: np.dtype, scale: np.ndarray) -> Exact:
     """The exact answer over the kept cases at once; mpmath per case where it must decide."""
-    stacked_axis = axis + 1 if axis >= 0 else axis
     batch_inputs = {name: np.asarray(value)[keep] for name, value in stacked.items() if name != "axis"}
-    cts = g[keep] if g.size else None
-    value = np.asarray(record.wide(check, batch_inputs, stacked_axis, cts))
+    cts = None if g is None else g[keep]
+    value = np.asarray(record.wide(check, batch_inputs, shifted(axis), cts))
     # the gradient of tiled labels is not each case's: the exact forms do not evaluate it either
     value = value.reshape(scale.shape) if value.size == scale.size else np.full(scale.shape, np.nan, wide.WIDE)
-    bound = wide.bound(value, scale) if wide.USABLE else np.full(value.shape, np.inf, wide.WIDE)
 
     @functools.cache
     def precise(index: tuple[int, ...]):
         b = keep[index[0]]
-        one = exact_of(record.exact, record.wide, check, inputs[b], axis, None if cts is None else g[b], dtype,
+        one = exact_of(record.exact, record.wide, check, inputs[b], axis, None if g is None else g[b], dtype,
                        scale[index[0]])
         return one.precise((0, *index[1:]))
-    return Exact(value, bound, precise, np.dtype(dtype))
+    return Exact(value, wide.bound(value, scale), precise, np.dtype(dtype))

@@ -118,7 +118,7 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
     """Compare both sides' outcomes for one check, letting the known divergences that apply on
     `backend` explain mismatches."""
     tolerance = record.tolerance(check, case.dtype)
-    axis = case.class_axis if record.has_axis else -1
+    axis = record.class_axis(case)
     if mine.error or tf.error:
         result, excuse = judge_raised(record, case, check, inputs, mine, tf, backend)
         if excuse:  # TF is excused: the candidate meets exact
@@ -203,7 +203,7 @@ def _run_case(record: OpRecord, case: Case, candidate: ModuleType, backend: Back
     draw = functools.cache(functools.partial(cotangent, case))
     tf_grads = outcome(record.tf_vjp, draw, **kwargs)
     tf = Outcome(tf_grads.value.value) if not tf_grads.error else outcome(record.tf, **kwargs)
-    axis = case.class_axis if record.has_axis else -1
+    axis = record.class_axis(case)
     ct = draw(np.shape(tf.value)) if tf.value is not None else None
     scales = record.scales(inputs, axis, ct)
     results = [judge(record, case, "value", inputs, mine, tf, backend, scales.get("value", 0.0), ct)]

@@ -138,6 +138,15 @@ class OpRecord:
             return next(e for e in self.errors if e.name == name).kwargs(np_dtype(case.dtype))
         return self.call_kwargs(case, self.build(case))
 
+    @property
+    def checks(self) -> tuple[str, ...]:
+        """A case's checks: its value, then each input's VJP."""
+        return ("value", *(f"vjp_{name}" for name in self.grads))
+
+    def class_axis(self, case: Case) -> int:
+        """The axis the case's classes run along (-1 for the element-wise ops)."""
+        return case.class_axis if self.has_axis else -1
+
     def tolerance(self, check: str, dtype: str) -> Tolerance:
         return (self.value_tolerance if check == "value" else self.vjp_tolerance)[dtype]
 

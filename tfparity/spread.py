@@ -68,7 +68,7 @@ def measure(record: OpRecord, dtype: str, backend: Backend) -> dict[str, Spread]
 
 
 def _measure(record: OpRecord, dtype: str, backend: Backend) -> dict[str, Spread]:
-    spreads = {"value": Spread(), **{f"vjp_{n}": Spread() for n in record.grads}}
+    spreads = {check: Spread() for check in record.checks}
     with np.errstate(all="ignore"):
         for cases in sample(record, dtype, SIZE):
             each, stacked = stack(record, cases)
@@ -79,8 +79,7 @@ def _measure(record: OpRecord, dtype: str, backend: Backend) -> dict[str, Spread
                 continue
             for b, (case, kwargs, alone) in enumerate(zip(cases, each, alone_all, strict=False)):
                 inputs = {k: as_constant(v) for k, v in kwargs.items() if k != "axis"}
-                axis = case.class_axis if record.has_axis else -1
-                scales = record.scales(inputs, axis, cotangent(case, np.shape(alone["value"])))
+                scales = record.scales(inputs, record.class_axis(case), cotangent(case, np.shape(alone["value"])))
                 for check, single in alone.items():
                     moved = batched[check][b].reshape(np.shape(single))
                     spreads[check] = spreads[check].widen(*_apart(record, case, check, moved, single,

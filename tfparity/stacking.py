@@ -28,6 +28,11 @@ def tiled(case: Case) -> bool:
     return case.broadcast and label_shape(case) != case.shape
 
 
+def shifted(axis: int) -> int:
+    """A case's axis in its batch: a non-negative one moves past the new leading axis."""
+    return axis + 1 if axis >= 0 else axis
+
+
 def stack(record: OpRecord, cases: list[Case]) -> tuple[list[dict], dict]:
     """Each case's keyword arguments, and the batch's: inputs stacked on a new axis 0 (scalars given
     the logits' rank, broadcast labels tiled to the logits' shape: TF flattens the outer dimensions
@@ -37,7 +42,7 @@ def stack(record: OpRecord, cases: list[Case]) -> tuple[list[dict], dict]:
     stacked: dict[str, object] = {}
     for name, value in each[0].items():
         if name == "axis":
-            stacked[name] = value + 1 if value >= 0 else value
+            stacked[name] = shifted(value)
             continue
         if name in record.scalars:
             values = [np.reshape(kwargs[name], (1,) * rank) for kwargs in each]

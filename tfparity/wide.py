@@ -25,7 +25,9 @@ BOUND_EPS = 64.0
 
 
 def bound(value: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    """How far a wide value may sit from the exact answer."""
+    """How far a wide value may sit from the exact answer: unbounded where long double is float64."""
+    if not USABLE:
+        return np.full(np.shape(value), np.inf, WIDE)
     return BOUND_EPS * np.finfo(WIDE).eps * (np.abs(value) + np.asarray(scale, WIDE))
 
 
