@@ -109,35 +109,37 @@ class _Elements:
     tf_wrong: np.ndarray
     known: np.ndarray
     headroom: np.ndarray
+    knife: np.ndarray  # where the bound leaves a verdict open: mpmath decides
 
 
 def _elements(ex: Exact, got: np.ndarray, want: np.ndarray, where: np.ndarray, tolerance: Tolerance,
               scale: np.ndarray, order: np.ndarray | bool = False, budget: np.ndarray | bool = False) -> _Elements:
     """The errors at `where`. Every verdict is settled by mpmath where the wide value's bound
     leaves it open: accuracy everywhere; TF's error at `order` (the candidate nearer exact and
-    within the ULP budget of it); the candidate within the ULP or absolute budget at `budget`."""
+    within the ULP budget of it); the candidate within the ULP or absolute budget at `budget`.
+    Outside `where` the sides agree (or a divergence explains them): only the candidate's error
+    and the headroom are computed there, TF's error being the candidate's."""
     w, dtype, b = ex.value, ex.dtype, ex.bound
+    finite = np.isfinite(w)
     with np.errstate(all="ignore"):
         sp = spacing_of(w, dtype)
-        sp_low, sp_high = spacing_of(np.abs(w) - b, dtype), spacing_of(np.abs(w) + b, dtype)
-        ec, et = _error(got, w, dtype), _error(want, w, dtype)
+        ec = _error(got, w, dtype)
         atol = tolerance.atol(dtype) * scale.astype(wide.WIDE)
-        margin = et + tolerance.floor * sp + ABS_SHARE * atol - ec
-        open_accuracy = (margin - tolerance.floor * (sp - sp_low) - 2 * b < 0) & (margin + tolerance.floor * (sp_high - sp) + 2 * b >= 0)
-        ulp_in, ulp_out = ec + b <= tolerance.ulp * sp_low, ec - b > tolerance.ulp * sp_high
-        abs_in, abs_out = ec + b <= atol, ec - b > atol
-        open_order = order & ~(ec - et > 2 * b) & ((np.abs(ec - et) <= 2 * b) | ~(ulp_in | ulp_out))
-        open_budget = budget & ~(ulp_in | abs_in | (ulp_out & abs_out))
-        knife = where & np.isfinite(w) & (open_accuracy | open_order | open_budget)
-        cand, theirs = (ec / sp).astype(np.float64), (et / sp).astype(np.float64)
         slack = tolerance.floor * sp + ABS_SHARE * atol
         # How many slacks TF may move nearer exact before the element could turn inaccurate:
-        # unlimited where the candidate is within the slack of exact by itself.
-        headroom = np.where(ec + ex.bound <= slack, np.inf, (margin - 2 * ex.bound) / slack).astype(np.float64)
-        out = _Elements(w.astype(np.float64), ec.astype(np.float64), cand, theirs, margin >= 0,
-                        (cand < theirs) & (cand <= tolerance.ulp), where & np.isfinite(w),
-                        np.where(np.isfinite(w), headroom, np.inf))
-    for index in map(tuple, np.argwhere(knife)):
+        # unlimited where the candidate is within the slack of exact by itself. Where the sides
+        # agree the margin is the slack (nan where both are not finite, as inf - inf).
+        margin = np.where(np.isfinite(ec), slack, np.nan)
+        headroom = np.where(ec + b <= slack, np.inf, (margin - 2 * b) / slack)
+        cand = (ec / sp).astype(np.float64)
+        out = _Elements(w.astype(np.float64), ec.astype(np.float64), cand, cand.copy(), np.ones(w.shape, bool),
+                        np.zeros(w.shape, bool), where & finite, headroom, np.zeros(w.shape, bool))
+        at = np.nonzero(where)
+        if at[0].size:
+            _differing(out, at, w[at], b[at], sp[at], ec[at], _error(want[at], w[at], dtype), atol[at],
+                       np.broadcast_to(order, w.shape)[at], np.broadcast_to(budget, w.shape)[at], tolerance, dtype)
+        out.headroom = np.where(finite, out.headroom, np.inf).astype(np.float64)
+    for index in map(tuple, np.argwhere(out.knife)):
         value = ex.precise(index)
         if value is None:
             out.known[index] = False
@@ -149,6 +151,26 @@ def _elements(ex: Exact, got: np.ndarray, want: np.ndarray, where: np.ndarray, t
         out.accurate[index] = exact.error(got[index], value, dtype) <= exact.error(want[index], value, dtype) + slack
         out.tf_wrong[index] = mine < tf and mine <= tolerance.ulp
     return out
+
+
+def _differing(out: _Elements, at: tuple[np.ndarray, ...], w, b, sp, ec, et, atol, order, budget,
+               tolerance: Tolerance, dtype: np.dtype) -> None:
+    """`_elements` at the positions `at` (each argument taken there): TF's error, the verdicts,
+    the headroom, and the knife edges the bound leaves open."""
+    sp_low, sp_high = spacing_of(np.abs(w) - b, dtype), spacing_of(np.abs(w) + b, dtype)
+    margin = et + tolerance.floor * sp + ABS_SHARE * atol - ec
+    open_accuracy = (margin - tolerance.floor * (sp - sp_low) - 2 * b < 0) & (margin + tolerance.floor * (sp_high - sp) + 2 * b >= 0)
+    ulp_in, ulp_out = ec + b <= tolerance.ulp * sp_low, ec - b > tolerance.ulp * sp_high
+    abs_in, abs_out = ec + b <= atol, ec - b > atol
+    open_order = order & ~(ec - et > 2 * b) & ((np.abs(ec - et) <= 2 * b) | ~(ulp_in | ulp_out))
+    open_budget = budget & ~(ulp_in | abs_in | (ulp_out & abs_out))
+    theirs = (et / sp).astype(np.float64)
+    slack = tolerance.floor * sp + ABS_SHARE * atol
+    out.tf_ulp[at] = theirs
+    out.accurate[at] = margin >= 0
+    out.tf_wrong[at] = (out.candidate_ulp[at] < theirs) & (out.candidate_ulp[at] <= tolerance.ulp)
+    out.headroom[at] = np.where(ec + b <= slack, np.inf, (margin - 2 * b) / slack)
+    out.knife[at] = np.isfinite(w) & (open_accuracy | open_order | open_budget)
 
 
 def assess(ex: Exact, got: np.ndarray, want: np.ndarray, failing: np.ndarray, ignore: np.ndarray,

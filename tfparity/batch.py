@@ -86,7 +86,9 @@ def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backe
     if keep:
         scales = record.scales({k: as_constant(v) for k, v in stacked.items() if k != "axis"},
                                shifted(record.class_axis(cases[0])), g)
-        wheres = [_wheres(record, cases[b], inputs[b], backend) for b in keep]
+        applicable = [d for d in record.divergences if d.applies(backend, cases[0].dtype)]
+        wheres = {d.name: [d.where(cases[b], inputs[b]) for b in keep] for d in applicable}
+        wheres = {name: marks for name, marks in wheres.items() if any(np.any(m) for m in marks)}  # False explains nothing
         for check in tf_values:
             for b, result, stands in _judge_batch(record, cases, check, keep, inputs, stacked, g,
                                                   [m.value for m in mine[check]], tf_values[check], scales, wheres,
@@ -212,11 +214,6 @@ def _concatenated(record: OpRecord, cases: list[Case], each: list[dict]) -> _Ans
     return _Answers(np.stack(np.split(value, len(cases), axis=out)), grads, tape)
 
 
-def _wheres(record: OpRecord, case: Case, inputs: dict, backend: Backend) -> dict[str, object]:
-    """Each applicable divergence's `where`, once per case for all its checks."""
-    return {d.name: d.where(case, inputs) for d in record.divergences if d.applies(backend, case.dtype)}
-
-
 def _raised_alike(record: OpRecord, cases: list[Case], each: list[dict], inputs: list[dict], stacked: dict,
                   alone: Outcome, candidate: ModuleType, backend: Backend) -> list[list[CheckResult]]:
     """TF rejects the spec (the first case alone raises as the batch did): every case meets that error."""
@@ -245,15 +242,14 @@ def _judge_raised(record: OpRecord, cases: list[Case], check: str, keep: list[in
 
 
 def _judge_batch(record: OpRecord, cases: list[Case], check: str, keep: list[int], inputs: list[dict], stacked: dict,
-                 g: np.ndarray, mine: list, tf: np.ndarray, scales: dict, wheres: list[dict], alone: bool,
+                 g: np.ndarray, mine: list, tf: np.ndarray, scales: dict, wheres: dict[str, list], alone: bool,
                  backend: Backend):
     """(case index, its batched verdict, whether it stands) for one check of the kept cases."""
     want, got = tf[keep], np.stack([np.asarray(mine[b]) for b in keep])
     scale = _scale(scales, check, stacked, tf.shape)[keep]
     mask_axis = cases[0].class_axis if record.has_axis else None
-    masks = [(d.name, np.stack([explained_mask(where[d.name], want.shape[1:], mask_axis) for where in wheres]))
-             for d in record.divergences_for(cases[0], check, backend)
-             if any(np.any(where[d.name]) for where in wheres)]  # a mask of False explains nothing
+    masks = [(d.name, np.stack([explained_mask(where, want.shape[1:], mask_axis) for where in wheres[d.name]]))
+             for d in record.divergences_for(cases[0], check, backend) if d.name in wheres]
     ex = _batch_exact(record, check, inputs, stacked, keep, record.class_axis(cases[0]), g, want.dtype, scale)
     limit = spread.measure(record, cases[0].dtype, backend)[check]
     row = {"path": ALONE} if alone else {"path": BATCH, "batch_spread": limit.parity, "batch_spread_ulp": limit.ulp}

@@ -175,9 +175,9 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
     accuracies, headroom = assess(ex, got, want, failing, ignore, tolerance, scale)
     details = excused(ex, got, failing & ignore, tolerance, scale)
     needs = tf_abs_eps_needed(ex, want, [c.need_index for c in comparisons], tolerance, scale)
+    explains = [(name, (failing & mask).reshape(len(cases), -1).any(axis=1).tolist()) for name, mask in masks]
     return [CheckResult(
-        case, check, tolerance, comparison,
-        tuple(name for name, mask in masks if (comparison.failing & mask[b]).any()), details[b],
+        case, check, tolerance, comparison, tuple(name for name, hit in explains if hit[b]), details[b],
         accuracy=accuracies[b], tf_abs_eps_needed=needs[b], **row,
     ) for b, (case, comparison) in enumerate(zip(cases, comparisons, strict=True))], headroom
 

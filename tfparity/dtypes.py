@@ -17,6 +17,8 @@ def np_dtype(name: str) -> np.dtype:
 def as_constant(value: object) -> np.ndarray:
     """`value` as `tf.constant` makes it: arrays and NumPy scalars keep their dtype; Python floats
     and lists of them become float32, ints int32 (NumPy would make float64 and int64)."""
+    if isinstance(value, np.ndarray):
+        return value
     array = np.asarray(value)
     if not _python_numbers(value):
         return array
