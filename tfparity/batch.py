@@ -78,8 +78,12 @@ def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backe
     g = np.stack([cotangent(case, answers.value.shape[1:]) for case in cases])
     vjps = record.checks[1:]
     tf_values = {"value": answers.value} | answers.grads
-    mine = _candidate(record, cases, each, stacked, g, candidate)
-    keep = [b for b in range(len(cases)) if all(_usable(mine[check][b], tf_values[check]) for check in tf_values)]
+    mine, whole = _candidate(record, cases, each, stacked, g, candidate)
+    if whole and all(whole[c].shape == tf_values[c].shape and whole[c].dtype == tf_values[c].dtype for c in tf_values):
+        keep = list(range(len(cases)))
+    else:
+        whole = None
+        keep = [b for b in range(len(cases)) if all(_usable(mine[check][b], tf_values[check]) for check in tf_values)]
     results: list[list[CheckResult]] = [[] for _ in cases]
     final = np.zeros(len(cases), bool)
     final[keep] = True
@@ -91,7 +95,8 @@ def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backe
         wheres = {name: marks for name, marks in wheres.items() if any(np.any(m) for m in marks)}  # False explains nothing
         for check in tf_values:
             for b, result, stands in _judge_batch(record, cases, check, keep, inputs, stacked, g,
-                                                  [m.value for m in mine[check]], tf_values[check], scales, wheres,
+                                                  whole[check] if whole else [m.value for m in mine[check]],
+                                                  tf_values[check], scales, wheres,
                                                   answers.alone, backend):
                 results[b].append(result)
                 final[b] &= stands or answers.alone  # TF's own answer for the case: its verdict stands
@@ -123,10 +128,10 @@ def batchable_candidate(candidate: ModuleType) -> bool:
 
 
 def _candidate(record: OpRecord, cases: list[Case], each: list[dict], stacked: dict, g: np.ndarray,
-               candidate: ModuleType) -> dict[str, list[Outcome]]:
-    """The candidate's outcome per check and case: from one call on the batch where it declares
-    itself batchable and answers the spread's sample alike (`spread.candidate_alike`), else from
-    one call per case."""
+               candidate: ModuleType) -> tuple[dict[str, list[Outcome]], dict[str, np.ndarray] | None]:
+    """The candidate's outcome per check and case, and its whole answer per check when one call
+    on the batch gave it: where the candidate declares itself batchable and answers the spread's
+    sample alike (`spread.candidate_alike`); else one call per case."""
     value_fn, vjp_fn = record.candidate_functions(candidate)
     checks = record.checks
     if batchable_candidate(candidate) and spread.candidate_alike(record, cases[0].dtype, candidate) and not tiled(cases[0]):
@@ -134,14 +139,14 @@ def _candidate(record: OpRecord, cases: list[Case], each: list[dict], stacked: d
         if not (value.error or grads.error) and np.shape(value.value)[:1] == (len(cases),):
             split = {"value": np.asarray(value.value)} | {
                 f"vjp_{n}": _per_case(np.asarray(grads.value[n]), len(cases), each[0][n]) for n in record.grads}
-            return {check: [Outcome(v) for v in split[check]] for check in checks}
+            return {check: [Outcome(v) for v in split[check]] for check in checks}, split
     mine: dict[str, list[Outcome]] = {check: [] for check in checks}
     for kwargs, ct in zip(each, g, strict=True):
         value, grads = outcome(value_fn, **kwargs), outcome(vjp_fn, ct, **kwargs)
         mine["value"].append(value)
         for name in record.grads:
             mine[f"vjp_{name}"].append(pick(grads, name))
-    return mine
+    return mine, None
 
 
 def _answers(record: OpRecord, cases: list[Case], each: list[dict], stacked: dict,
@@ -242,10 +247,12 @@ def _judge_raised(record: OpRecord, cases: list[Case], check: str, keep: list[in
 
 
 def _judge_batch(record: OpRecord, cases: list[Case], check: str, keep: list[int], inputs: list[dict], stacked: dict,
-                 g: np.ndarray, mine: list, tf: np.ndarray, scales: dict, wheres: dict[str, list], alone: bool,
-                 backend: Backend):
-    """(case index, its batched verdict, whether it stands) for one check of the kept cases."""
-    want, got = tf[keep], np.stack([np.asarray(mine[b]) for b in keep])
+                 g: np.ndarray, mine: np.ndarray | list, tf: np.ndarray, scales: dict, wheres: dict[str, list],
+                 alone: bool, backend: Backend):
+    """(case index, its batched verdict, whether it stands) for one check of the kept cases; `mine`
+    is the candidate's answer for the whole batch, or per case."""
+    want = tf[keep]
+    got = mine[keep] if isinstance(mine, np.ndarray) else np.stack([np.asarray(mine[b]) for b in keep])
     scale = _scale(scales, check, stacked, tf.shape)[keep]
     mask_axis = cases[0].class_axis if record.has_axis else None
     masks = [(d.name, np.stack([explained_mask(where, want.shape[1:], mask_axis) for where in wheres[d.name]]))
