@@ -64,6 +64,7 @@ class _Answers:
     grads: dict[str, np.ndarray]
     tape: Outcome
     alone: bool = False
+    cotangents: np.ndarray | None = None  # the stacked cotangents the tape was given, when it ran on the batch
 
 
 def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backend: Backend,
@@ -75,7 +76,8 @@ def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backe
         return [run_case(record, case, candidate, backend) for case in cases]
     if isinstance(answers, Outcome):
         return _raised_alike(record, cases, each, inputs, stacked, answers, candidate, backend)
-    g = np.stack([cotangent(case, answers.value.shape[1:]) for case in cases])
+    g = answers.cotangents if answers.cotangents is not None else np.stack(
+        [cotangent(case, answers.value.shape[1:]) for case in cases])
     vjps = record.checks[1:]
     tf_values = {"value": answers.value} | answers.grads
     mine, whole = _candidate(record, cases, each, stacked, g, candidate)
@@ -172,7 +174,8 @@ def _answers(record: OpRecord, cases: list[Case], each: list[dict], stacked: dic
         forward = Outcome(tape.value.value) if not tape.error else outcome(record.tf, **stacked)
         if not forward.error:
             return _Answers(forward.value, {} if tape.error else {
-                f"vjp_{n}": _per_case(tape.value[n], len(cases), each[0][n]) for n in record.grads}, tape)
+                f"vjp_{n}": _per_case(tape.value[n], len(cases), each[0][n]) for n in record.grads}, tape,
+                cotangents=None if tape.error else draw(np.shape(forward.value)))
         raised = forward.error
         joined = _concatenated(record, cases, each)
         if joined is not None:
