@@ -1,4 +1,4 @@
-"""`tfparity` (also `python -m reports`): run, replay, gate, baseline."""
+"""`tfparity` (also `python -m reports`): run, merge, replay, gate, baseline."""
 
 from __future__ import annotations
 
@@ -34,7 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-n", default="auto", help="pytest-xdist workers (default auto; 0 runs serially)")
     run.add_argument("--candidate", default="impl", help="module under test, exporting impl's functions (default impl)")
     run.add_argument("--seed", type=int, help="hypothesis seed for the thorough profile (default: drawn, and reported)")
+    run.add_argument("--shard", default="1/1", help="K/N: check only shard K of N of the cases (by case id, the same "
+                                                    "on every machine); `tfparity merge` joins the shards' reports")
     run.set_defaults(command=_run)
+
+    merge = commands.add_parser("merge", help="one report from shard reports (or from several machines' reports)")
+    merge.add_argument("reports", type=Path, nargs="+", help="report folders: shards 1..N of each machine")
+    merge.add_argument("--out", type=Path, required=True, help="the merged report's folder")
+    merge.set_defaults(command=_merge)
 
     replay = commands.add_parser("replay", help="rerun one case: its inputs, both outputs, every check")
     replay.add_argument("case", help="a case_id from cases.csv, or a Case(...) spec")
@@ -58,14 +65,25 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args: argparse.Namespace) -> int:
     from reports import output, summary
+    from tfparity.shards import Shard
 
     out = args.out.resolve()
+    try:
+        shard = Shard.parse(args.shard)
+    except ValueError as error:
+        print(f"tfparity run: {error}", file=sys.stderr)
+        return 2
+    if shard.count > 1 and args.profile != "ci" and args.seed is None:
+        print(f"tfparity run: --shard {shard} with profile {args.profile} needs --seed S, the same for every "
+              "shard (each must draw the same cases)", file=sys.stderr)
+        return 2
     command = [sys.executable, "-m", "pytest", *PARITY_TESTS, "-q", "--tb=line", "-p", "no:cacheprovider",
                f"--report-dir={out}", f"--hypothesis-profile={args.profile}", f"--candidate={args.candidate}", "-n", str(args.n)]
     if args.profile != "ci":
         command.append(f"--hypothesis-seed={args.seed if args.seed is not None else random.randrange(2**32)}")
     command += [f"--ops={','.join(args.ops)}"] if args.ops else []
     command += [f"--dtypes={','.join(args.dtypes)}"] if args.dtypes else []
+    command += [f"--shard={shard}"] if shard.count > 1 else []
     print("tfparity:", " ".join(command[1:]), flush=True)
     pytest_status = subprocess.call(command, cwd=ROOT)
     try:
@@ -77,6 +95,19 @@ def _run(args: argparse.Namespace) -> int:
     if run["status"] != "complete":
         return 2
     return 0 if pytest_status == 0 and not run["failures"] else 1
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from reports import merge, output, summary
+
+    try:
+        merge.merge(args.reports, args.out.resolve())
+        run, table = output.load(args.out.resolve())
+    except merge.Refused as error:
+        print(f"tfparity merge: refused: {error}", file=sys.stderr)
+        return 2
+    print(summary.one_screen(run, table, args.out))
+    return 0 if run["status"] == "complete" and not run["failures"] and run["pytest_exitstatus"] == 0 else 1
 
 
 def _replay(args: argparse.Namespace) -> int:
@@ -94,25 +125,27 @@ def _gate(args: argparse.Namespace) -> int:
     from reports.gate import PORTABLE, Unusable, gate
 
     try:
-        verdict, meta, chosen, why = gate(args.baseline, args.report)
+        judged = gate(args.baseline, args.report)
     except Unusable as error:
         print(f"tfparity gate: UNUSABLE: {error}", file=sys.stderr)
         return 2
-    state = f"FAIL ({len(verdict.regressions)} regressions)" if verdict.regressions else "PASS"
-    print(f"tfparity gate: {state}: {args.report} against {chosen} "
-          f"(made {meta['environment'].get('date', '?')}, profile {meta['environment'].get('profile', '?')})")
-    print(f"  comparison: {verdict.comparison}: {why}")
-    for label, lines in (("REGRESSION", verdict.regressions), ("notice", verdict.notices),
-                         ("improved", verdict.improvements)):
-        for line in lines:
-            print(f"  {label}: {line}")
-    if verdict.improvements and verdict.comparison != PORTABLE:
-        print(f"  {len(verdict.improvements)} improvements: tighten the budgets with `tfparity baseline {args.report} --out {args.baseline}`")
-    if verdict.comparison == PORTABLE:
-        folder = args.baseline if args.baseline.is_dir() else args.baseline.parent
-        print(f"  no baseline for this backend: keep a strict one beside the others with "
-              f"`tfparity baseline {args.report} --out {folder}`")
-    return verdict.exit_code
+    for fingerprint, verdict, meta, chosen, why in judged:
+        state = f"FAIL ({len(verdict.regressions)} regressions)" if verdict.regressions else "PASS"
+        print(f"tfparity gate: {state}: {args.report}{f' ({fingerprint})' if len(judged) > 1 else ''} against {chosen} "
+              f"(made {meta['environment'].get('date', '?')}, profile {meta['environment'].get('profile', '?')})")
+        print(f"  comparison: {verdict.comparison}: {why}")
+        for label, lines in (("REGRESSION", verdict.regressions), ("notice", verdict.notices),
+                             ("improved", verdict.improvements)):
+            for line in lines:
+                print(f"  {label}: {line}")
+        if verdict.improvements and verdict.comparison != PORTABLE:
+            print(f"  {len(verdict.improvements)} improvements: tighten the budgets with `tfparity baseline "
+                  f"{args.report} --out {args.baseline}`")
+        if verdict.comparison == PORTABLE:
+            folder = args.baseline if args.baseline.is_dir() else args.baseline.parent
+            print(f"  no baseline for this backend: keep a strict one beside the others with "
+                  f"`tfparity baseline {args.report} --out {folder}`")
+    return max(verdict.exit_code for _, verdict, *_ in judged)
 
 
 def _baseline(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import hashlib
 import os
 import platform
 from importlib.metadata import PackageNotFoundError, version
@@ -25,6 +26,18 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def harness_version() -> str:
+    """tfparity's version and a digest of the code that makes and judges the cases (its packages
+    and the parity tests): runs whose harness differs do not merge."""
+    root = Path(__file__).resolve().parents[1]
+    files = sorted(f for package in ("impl", "oracle", "tfparity", "reports", "tests")
+                   for f in (root / package).rglob("*.py"))
+    code = hashlib.sha1()
+    for f in files:
+        code.update(f.relative_to(root).as_posix().encode() + f.read_bytes())
+    return f"{_version('tfparity')}+{code.hexdigest()[:10]}"
+
+
 def _version(package: str) -> str:
     try:
         return version(package)
@@ -36,6 +49,7 @@ def collect(profile: str, seed: str, candidate: str) -> dict[str, str]:
     """Read without importing TensorFlow (the session's controller never needs it)."""
     tensorflow = _version("tensorflow-cpu")
     return {
+        "harness": harness_version(),
         "tensorflow": tensorflow if tensorflow != _MISSING else _version("tensorflow"),
         "numpy": _version("numpy"),
         "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(unset: on)"),

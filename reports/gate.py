@@ -64,6 +64,9 @@ def make_baseline(report_dir: Path, baseline: Path) -> tuple[pd.DataFrame, Path]
         raise Unusable(f"{report_dir}: an incomplete run cannot be a baseline ({'; '.join(run['problems'][:3])})")
     if summary.empty:
         raise Unusable(f"{report_dir}: an empty run cannot be a baseline")
+    if len(run.get("machines") or {}) > 1:
+        raise Unusable(f"{report_dir}: a report of several machines ({', '.join(run['machines'])}); "
+                       "make a baseline from each machine's own report")
     if not run.get("backend"):
         raise Unusable(f"{report_dir}: the run recorded no backend fingerprint")
     table = summary[CLASS + ["cases", "failures"]].assign(
@@ -207,13 +210,25 @@ def _or_zero(value: object) -> float:
     return 0.0 if pd.isna(value) else float(value)
 
 
-def gate(baseline: Path, report_dir: Path, min_fraction: float = MIN_CASE_FRACTION) -> tuple[Verdict, dict, Path, str]:
-    """Load both sides (raising Unusable), choose the baseline and the comparison, and judge.
-    Returns the verdict, the baseline's metadata, its file, and why that comparison."""
+def gate(baseline: Path, report_dir: Path,
+         min_fraction: float = MIN_CASE_FRACTION) -> list[tuple[str, Verdict, dict, Path, str]]:
+    """Load both sides (raising Unusable), and per backend fingerprint of the run (a merged report
+    may hold several machines) choose the baseline and the comparison, and judge. Returns, per
+    fingerprint, the verdict, the baseline's metadata, its file, and why that comparison."""
     try:
         run, summary = output.load(report_dir)
     except ValueError as error:
         raise Unusable(str(error)) from error
+    machines = run.get("machines") or {}
+    if len(machines) < 2:
+        return [(run["environment"].get("backend", ""), *_gate_one(baseline, run, summary, min_fraction))]
+    return [(fingerprint, *_gate_one(baseline, run | {"backend": machine["backend"],
+                                                      "environment": run["environment"] | {"backend": fingerprint}},
+                                     summary[summary["backend"] == fingerprint], min_fraction))
+            for fingerprint, machine in machines.items()]
+
+
+def _gate_one(baseline: Path, run: dict, summary: pd.DataFrame, min_fraction: float) -> tuple[Verdict, dict, Path, str]:
     chosen, mode, why, skipped = choose(baseline, run)
     table, meta = load_baseline(chosen)
     verdict = judge(table, meta, run, summary, min_fraction, mode)

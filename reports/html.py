@@ -6,7 +6,7 @@ from html import escape
 
 import pandas as pd
 
-from reports import histogram
+from reports import across, histogram
 from reports.rows import MISUSE
 
 _CSS = """
@@ -32,9 +32,8 @@ def render(rows: pd.DataFrame, summary: pd.DataFrame, run: dict) -> str:
         _banner(run, failing),
         _headline(rows, summary),
         "<h2>Environment</h2>" + _pairs(run["environment"]),
-        _backend(run.get("backend", {})),
-        _divergences(run.get("backend", {}), rows),
-        _batch_spread(rows),
+        *_machines(run, rows),
+        _across(run, rows),
         "<h2>Summary</h2><p>One row per op, check, dtype and label kind. Red: failures not "
         "explained by a known divergence. Amber: a known divergence explained some elements.</p>"
         + _styled_summary(summary),
@@ -83,6 +82,31 @@ def _headline(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
     return (text + "<p>Per op and dtype: failing checks, the worst share of the tolerance used, and at "
             "the elements where the two differ, how often each side is nearer the exact answer.</p>"
             + table.to_html(escape=True))
+
+
+def _machines(run: dict, rows: pd.DataFrame) -> list[str]:
+    """Per backend fingerprint (a merged report may hold several): the probe, the known
+    divergences there, TF's batch spread there."""
+    machines = run.get("machines") or {}
+    if not machines:
+        return [_backend({})]
+    return [part for fingerprint, machine in machines.items() for part in (
+        _backend(machine["backend"]), _divergences(machine["backend"], rows[rows["backend"] == fingerprint]),
+        _batch_spread(rows[rows["backend"] == fingerprint]))]
+
+
+def _across(run: dict, rows: pd.DataFrame) -> str:
+    """TF against TF across the report's machines (merged reports of several backends)."""
+    machines = run.get("machines") or {}
+    if len(machines) < 2:
+        return ""
+    table = across.compared(rows, machines)
+    return ("<h2>TF against TF across machines</h2><p>The same cases, answered by TF on each machine. "
+            "<code>tf_differs</code>: cases whose TF answer differs (by digest); <code>ulp_apart_high</code>: "
+            "the widest apart (bounded through the candidate's answer, exact where TF equals it on one side; "
+            "see <code>tf_across_machines.csv</code> for every case with its replay); <code>a_nearer</code> / "
+            "<code>b_nearer</code>: whose TF was nearer the exact answer; <code>named</code>: the kernels TF "
+            "chose on each.</p>" + table.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep=""))
 
 
 def _backend(backend: dict) -> str:

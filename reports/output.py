@@ -15,15 +15,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from reports import html
+from reports import across, html
 from reports.recording import Merged
 from reports.summary import summarize
 from tfparity.dtypes import np_dtype
 from tfparity.inputs import parse
 
-RUN_SCHEMA = "tfparity-run/2"
+RUN_SCHEMA = "tfparity-run/3"
 ROWS, INPUTS = "rows", "inputs"
-FILES = ("run.json", "cases.csv", "summary.csv", "report.html")
+ACROSS = "tf_across_machines.csv"
+FILES = ("run.json", "cases.csv", "summary.csv", "report.html", ACROSS)
 SAVED_INPUTS = 200
 
 
@@ -37,11 +38,17 @@ def prepare(out: Path) -> Path:
     return out / ROWS
 
 
-def write(out: Path, merged: Merged, environment: dict, exitstatus: int, aborted: bool) -> dict:
-    """Write cases.csv, summary.csv, the inputs of failing and worst cases, report.html, then run.json."""
+def write(out: Path, merged: Merged, environment: dict, exitstatus: int, aborted: bool,
+          machines: dict[str, dict] | None = None) -> dict:
+    """Write cases.csv, summary.csv, the inputs of failing and worst cases, report.html, then run.json.
+    `machines` (merged reports) holds each backend fingerprint's probe record, CPU and flags;
+    a run on one machine has its own."""
     rows = merged.rows
-    summary = summarize(rows).assign(backend=merged.backend.get("fingerprint", ""),
-                                     cpu_flags=environment.get("cpu_flags", ""))
+    fingerprint = merged.backend.get("fingerprint", "(no case ran)")
+    machines = machines or ({fingerprint: {"backend": merged.backend, "cpu": environment.get("cpu", ""),
+                                           "cpu_flags": environment.get("cpu_flags", "")}} if merged.backend else {})
+    summary = summarize(rows)
+    summary["cpu_flags"] = summary["backend"].map(lambda b: machines.get(b, {}).get("cpu_flags", ""))
     problems = list(merged.problems) + (["the session was interrupted or hit an internal error"] if aborted else [])
     run = {
         "schema": RUN_SCHEMA,
@@ -52,12 +59,15 @@ def write(out: Path, merged: Merged, environment: dict, exitstatus: int, aborted
         "rows": len(rows),
         "failures": int((~rows["passed"].astype(bool)).sum()),
         "pytest_exitstatus": int(exitstatus),
-        "environment": environment | {"backend": merged.backend.get("fingerprint", "(no case ran)"),
+        "environment": environment | {"backend": " + ".join(machines) or fingerprint,
                                       "backend_summary": merged.backend.get("summary", "")},
         "backend": merged.backend,
+        "machines": machines,
     }
     atomic(out / "cases.csv", lambda path: rows.to_csv(path, index=False))
     atomic(out / "summary.csv", lambda path: summary.to_csv(path, index=False))
+    if len(machines) > 1:
+        atomic(out / ACROSS, lambda path: across.table(rows, machines).to_csv(path, index=False))
     _save_inputs(out / INPUTS, rows, summary)
     atomic(out / "report.html", lambda path: path.write_text(html.render(rows, summary, run), encoding="utf-8"))
     atomic(out / "run.json", lambda path: path.write_text(json.dumps(run, indent=2), encoding="utf-8"))
@@ -80,7 +90,8 @@ def load(out: Path) -> tuple[dict, pd.DataFrame]:
 
 
 def load_cases(out: Path) -> pd.DataFrame:
-    return pd.read_csv(out / "cases.csv", keep_default_na=False, na_values=[""], dtype={"shape": str, "axis": str})
+    text = ("shape", "axis", "known_divergence", "detail", "closer", "tf_answer", "candidate_answer")
+    return pd.read_csv(out / "cases.csv", keep_default_na=False, na_values=[""], dtype=dict.fromkeys(text, str))
 
 
 def _save_inputs(folder: Path, rows: pd.DataFrame, summary: pd.DataFrame) -> None:

@@ -16,6 +16,7 @@ from hypothesis import settings
 
 from reports import environment, output, recording
 from tfparity import profiles
+from tfparity.shards import Shard
 
 RECORDER = pytest.StashKey[recording.Recorder]()
 CRASHES = pytest.StashKey[list[str]]()
@@ -29,6 +30,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="module under test, exporting impl's functions (default: impl)")
     group.addoption("--ops", default=None, help="comma-separated op (or misuse) names: run only their tests")
     group.addoption("--dtypes", default=None, help="comma-separated dtypes: run only their parity tests")
+    group.addoption("--shard", default="1/1", type=_shard,
+                    help="K/N: run only shard K of N of the cases (by case id; the same on every machine)")
+
+
+def _shard(text: str) -> Shard:
+    try:
+        return Shard.parse(text)
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
 
 
 def _worker(config: pytest.Config) -> str | None:
@@ -54,25 +64,34 @@ def recorder(pytestconfig: pytest.Config) -> recording.Recorder:
 
 
 @pytest.fixture(scope="session")
+def shard(pytestconfig: pytest.Config) -> Shard:
+    """The part of the cases this run checks (`--shard K/N`; the whole run by default)."""
+    return pytestconfig.getoption("shard")
+
+
+@pytest.fixture(scope="session")
 def candidate(pytestconfig: pytest.Config) -> ModuleType:
     """The implementation the parity tests check against TF."""
     return importlib.import_module(pytestconfig.getoption("candidate"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--ops` and `--dtypes` select tests; `--shard` drops the tests of cases fixed at collection
+    (error inputs) that another shard holds."""
     wanted = {key: set(value.split(",")) for key in ("ops", "dtypes") if (value := config.getoption(key))}
-    if not wanted:
-        return
+    shard = config.getoption("shard")
     keep, drop = [], []
     for item in items:
         params = getattr(item, "callspec", None) and item.callspec.params or {}
         subject = params.get("record") or params.get("misuse")
         ok = (("ops" not in wanted or (subject is not None and subject.name in wanted["ops"]))
               and ("dtypes" not in wanted or (params.get("dtype") or getattr(params.get("case"), "dtype", None))
-                   in wanted["dtypes"]))
+                   in wanted["dtypes"])
+              and ("case" not in params or shard.holds(params["case"])))
         (keep if ok else drop).append(item)
-    config.hook.pytest_deselected(items=drop)
-    items[:] = keep
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 @pytest.hookimpl(wrapper=True)
@@ -101,7 +120,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     seed = "derandomized" if settings.default.derandomize else str(config.getoption("hypothesis_seed", None) or "random")
     aborted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
     env = environment.collect(profiles.selected(config), seed, config.getoption("candidate"))
-    config.stash[RUN] = output.write(Path(out), merged, env, exitstatus, aborted)
+    part = {"shard": str(config.getoption("shard")),
+            "selection": {key: config.getoption(key) or "all" for key in ("ops", "dtypes")}}
+    config.stash[RUN] = output.write(Path(out), merged, env | part, exitstatus, aborted)
 
 
 

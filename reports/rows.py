@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 from typing import TYPE_CHECKING
 
 from tfparity.dtypes import np_dtype
-from tfparity.inputs import Case
+from tfparity.inputs import case_id
 
 if TYPE_CHECKING:  # tfparity.check imports TensorFlow, which a session's controller never needs
     from tfparity.check import CheckResult
@@ -17,18 +16,13 @@ COLUMNS = (
     "verdict", "budget_used", "candidate_exact_ulp", "tf_exact_ulp", "closer",
     "rtol", "atol", "abs_eps_needed", "tf_abs_eps_needed", "max_abs_err", "max_rel_err", "max_ulp", "mismatches",
     "special_mismatch", "ignored_mismatches", "flushed", "passed", "known_divergence", "detail", "backend",
-    "path", "batch_spread", "batch_spread_ulp", "spec", "replay",
+    "path", "batch_spread", "batch_spread_ulp", "tf_answer", "candidate_answer", "spec", "replay",
 )
 # A class is what the summary and the gate aggregate over.
 CLASS = ["op", "check", "dtype", "label_kind"]
 NO_LABELS = "none"
 MISUSE = "misuse"
 DEFAULT_AXIS = "default"
-
-
-def case_id(case: Case) -> str:
-    """Stable for the same spec, hence for the same inputs."""
-    return hashlib.sha1(repr(case).encode()).hexdigest()[:12]
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -78,6 +72,8 @@ def row(result: CheckResult, source: str, report_dir: str, backend: str) -> dict
         "path": result.path,
         "batch_spread": result.batch_spread,
         "batch_spread_ulp": result.batch_spread_ulp,
+        "tf_answer": result.tf_answer,
+        "candidate_answer": result.candidate_answer,
         "spec": repr(case),
         "replay": replay_command(cid, report_dir),
     }

@@ -6,7 +6,9 @@ import pandas as pd
 
 from reports.rows import CLASS
 
-SUMMARY_COLUMNS = [*CLASS, "cases", "failures", "worst_budget", "candidate_closer", "tf_closer", "tf_errors",
+# A summary row is a class on one backend: a merged report holds several machines' runs.
+KEYS = [*CLASS, "backend"]
+SUMMARY_COLUMNS = [*KEYS, "cases", "failures", "worst_budget", "candidate_closer", "tf_closer", "tf_errors",
                    "inaccurate", "known", "worst_ulp", "worst_rel", "worst_abs", "abs_eps_needed", "tf_abs_eps_needed", "rtol", "atol",
                    "known_divergences", "worst_case", "worst_budget_case"]
 
@@ -22,8 +24,8 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
         ulp_key=rows["max_ulp"].fillna(-1.0),
         budget_key=rows["budget_used"].fillna(-1.0),
     )
-    worst = rows.sort_values("ulp_key", ascending=False, kind="stable").drop_duplicates(CLASS)
-    grouped = rows.groupby(CLASS, sort=True)
+    worst = rows.sort_values("ulp_key", ascending=False, kind="stable").drop_duplicates(KEYS)
+    grouped = rows.groupby(KEYS, sort=True)
     summary = pd.DataFrame({
         "cases": grouped["case_id"].nunique(),
         "failures": grouped["failed"].sum(),
@@ -42,9 +44,9 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
         "atol": grouped["atol"].max(),
         "known_divergences": grouped["known_divergence"].agg(_names),
     })
-    summary["worst_case"] = worst.set_index(CLASS)["case_id"]
-    spent = rows.sort_values("budget_key", ascending=False, kind="stable").drop_duplicates(CLASS)
-    summary["worst_budget_case"] = spent.set_index(CLASS)["case_id"]
+    summary["worst_case"] = worst.set_index(KEYS)["case_id"]
+    spent = rows.sort_values("budget_key", ascending=False, kind="stable").drop_duplicates(KEYS)
+    summary["worst_budget_case"] = spent.set_index(KEYS)["case_id"]
     return summary.reset_index()[SUMMARY_COLUMNS]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
@@ -67,6 +68,8 @@ class CheckResult:
     path: str = "single"  # how TF was called: single, batch (decided in a batch), confirmed (singly, after one)
     batch_spread: float = float("nan")  # TF's own batched-vs-single spread for the check, in budget shares
     batch_spread_ulp: float = float("nan")
+    tf_answer: str = ""  # `digest` of TF's answer (or what it raised): machines' answers compare by it
+    candidate_answer: str = ""
 
     @property
     def tf_error(self) -> bool:
@@ -113,6 +116,16 @@ class CheckResult:
 
 
 
+def digest(outcome: Outcome) -> str:
+    """A short fingerprint of an answer (dtype, shape and bytes), or of the error class raised."""
+    if outcome.error:
+        return f"raised {outcome.error}"
+    if outcome.value is None:
+        return ""
+    a = np.ascontiguousarray(outcome.value)
+    return hashlib.blake2b(f"{a.dtype}{a.shape}".encode() + a.tobytes(), digest_size=8).hexdigest()
+
+
 def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcome, tf: Outcome,
           backend: Backend, scale: np.ndarray | float = 0.0, cotangent: np.ndarray | None = None) -> CheckResult:
     """Compare both sides' outcomes for one check, letting the known divergences that apply on
@@ -150,7 +163,8 @@ def judge_raised(record: OpRecord, case: Case, check: str, inputs: Inputs, mine:
     detail = "" if agree or covering else (
         f"candidate {mine.error or 'returned'} {mine.message[:120]!r} vs "
         f"TF {tf.error or 'returned'} {tf.message[:120]!r}")
-    result = CheckResult(case, check, record.tolerance(check, case.dtype), None, () if agree else covering, detail)
+    result = CheckResult(case, check, record.tolerance(check, case.dtype), None, () if agree else covering, detail,
+                         tf_answer=digest(tf), candidate_answer=digest(mine))
     return result, bool(covering) and not mine.error and mine.value is not None
 
 
@@ -178,7 +192,8 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
     explains = [(name, (failing & mask).reshape(len(cases), -1).any(axis=1).tolist()) for name, mask in masks]
     return [CheckResult(
         case, check, tolerance, comparison, tuple(name for name, hit in explains if hit[b]), details[b],
-        accuracy=accuracies[b], tf_abs_eps_needed=needs[b], **row,
+        accuracy=accuracies[b], tf_abs_eps_needed=needs[b],
+        tf_answer=digest(Outcome(want[b])), candidate_answer=digest(Outcome(got[b])), **row,
     ) for b, (case, comparison) in enumerate(zip(cases, comparisons, strict=True))], headroom
 
 

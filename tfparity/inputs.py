@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -57,6 +58,11 @@ def _splitmix(x: int) -> int:
     x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
     x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
     return x ^ (x >> 31)
+
+
+def case_id(case: Case) -> str:
+    """Stable for the same spec, hence for the same inputs, on every machine."""
+    return hashlib.sha1(repr(case).encode()).hexdigest()[:12]
 
 
 def parse(spec: str) -> Case:
