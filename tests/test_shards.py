@@ -158,3 +158,17 @@ def _with_env(env: dict[str, str], *args: str):
     finally:
         for k, v in saved.items():
             os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
+
+
+def test_the_ci_matrix_template_runs_every_shard_on_two_runners_then_merges_and_gates():
+    yaml = pytest.importorskip("yaml")
+    flow = yaml.safe_load((Path(__file__).resolve().parents[1] / "templates" / "github-actions.yml").read_text())
+    shards = int(flow["env"]["SHARDS"])
+    matrix = flow["jobs"]["shard"]["strategy"]["matrix"]
+    assert matrix["shard"] == list(range(1, shards + 1)) and len(set(matrix["runner"])) == 2
+    runs = [step.get("run", "") for step in flow["jobs"]["shard"]["steps"]]
+    assert any("tfparity run" in r and '--shard "${{ matrix.shard }}/$SHARDS"' in r and '--seed "$SEED"' in r for r in runs)
+    merge = flow["jobs"]["merge"]
+    assert merge["needs"] == "shard"
+    merged = " ".join(step.get("run", "") for step in merge["steps"])
+    assert "tfparity merge" in merged and "tfparity gate --baseline" in merged
