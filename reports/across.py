@@ -41,7 +41,7 @@ def compared(rows: pd.DataFrame, machines: dict[str, dict]) -> pd.DataFrame:
         apart = differ.groupby(keys).agg(
             tf_differs=("case_id", "size"), ulp_apart_high=("ulp_apart_high", "max"),
             a_nearer=("nearer_exact", lambda v: int((v == "a").sum())),
-            b_nearer=("nearer_exact", lambda v: int((v == "b").sum())), named=("named", "first"))
+            b_nearer=("nearer_exact", lambda v: int((v == "b").sum())), named=("named", lambda v: "; ".join(sorted(set(v)))))
         frame = pd.concat([counts, apart], axis=1).reset_index()
         frame["tf_differs"] = frame["tf_differs"].fillna(0).astype(int)
         frames.append(frame.assign(machine_a=a, machine_b=b))

@@ -171,7 +171,9 @@ def _styled_summary(summary: pd.DataFrame) -> str:
         shade = "background:#f8d7da" if row["failures"] else "background:#fff3cd" if row["known"] else ""
         return [shade] * len(row)
 
-    summary = summary.drop(columns=["backend", "cpu_flags"], errors="ignore")  # in the Backend section
+    # in the Backend section; a report of several machines keeps the fingerprint to tell its rows apart
+    one = summary["backend"].nunique() <= 1 if "backend" in summary else True
+    summary = summary.drop(columns=["backend", "cpu_flags"] if one else ["cpu_flags"], errors="ignore")
     return (summary.style.apply(colour, axis=1).hide(axis="index")
             .format({"worst_ulp": "{:g}", "worst_rel": "{:.3g}", "worst_abs": "{:.3g}",
                      "worst_budget": "{:.3g}", "rtol": "{:.3g}", "atol": "{:.3g}"}, na_rep="-")

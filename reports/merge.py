@@ -90,9 +90,18 @@ def merge(folders: list[Path], out: Path) -> dict:
     first = parts[0].run
     described = {fp: {"backend": group[0].run["backend"], "cpu": group[0].run["environment"].get("cpu", ""),
                       "cpu_flags": group[0].run["environment"].get("cpu_flags", "")} for fp, group in machines.items()}
-    environment = first["environment"] | {
+    environment = first["environment"] | _per_machine(machines) | {
         "shard": f"merged from {len(parts)} reports: " + ", ".join(
             f"{p.run['environment'].get('shard', '1/1')} on {p.fingerprint}" for p in parts)}
     output.prepare(out)
     merged = Merged(rows, sum(p.run["processes"] for p in parts), [], first["backend"] if len(machines) == 1 else {})
     return output.write(out, merged, environment, max(p.run["pytest_exitstatus"] for p in parts), False, described)
+
+
+def _per_machine(machines: dict[str, list[Part]]) -> dict[str, str]:
+    """Environment entries that differ between machines (the oneDNN switch, CPU, date...), each
+    machine's value named by its fingerprint."""
+    values = {fp: group[0].run["environment"] for fp, group in machines.items()}
+    keys = {k for env in values.values() for k in env} - {"backend", "backend_summary", "shard"}
+    return {k: "; ".join(f"{fp}: {env.get(k)}" for fp, env in values.items())
+            for k in sorted(keys) if len({json.dumps(env.get(k), sort_keys=True) for env in values.values()}) > 1}
