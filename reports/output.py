@@ -24,7 +24,11 @@ from tfparity.inputs import parse
 RUN_SCHEMA = "tfparity-run/3"
 ROWS, INPUTS = "rows", "inputs"
 ACROSS = "tf_across_machines.csv"
-FILES = ("run.json", "cases.csv", "summary.csv", "report.html", ACROSS)
+# Every row in full, columnar (what the tools read back); and for a spreadsheet every row without
+# the spec and replay columns, which are 40% of its bytes (`tfparity replay CASE_ID` finds both).
+CASES, SHEET = "cases.parquet", "cases.csv"
+SHEET_OMITS = ("spec", "replay")
+FILES = ("run.json", CASES, SHEET, "summary.csv", "report.html", ACROSS)
 SAVED_INPUTS = 200
 
 
@@ -40,7 +44,8 @@ def prepare(out: Path) -> Path:
 
 def write(out: Path, merged: Merged, environment: dict, exitstatus: int, aborted: bool,
           machines: dict[str, dict] | None = None) -> dict:
-    """Write cases.csv, summary.csv, the inputs of failing and worst cases, report.html, then run.json.
+    """Write the cases (cases.parquet, cases.csv), summary.csv, the inputs of failing and worst cases,
+    report.html, then run.json; then remove the per-process rows, once the run is complete.
     `machines` (merged reports) holds each backend fingerprint's probe record, CPU and flags;
     a run on one machine has its own."""
     rows = merged.rows
@@ -64,13 +69,16 @@ def write(out: Path, merged: Merged, environment: dict, exitstatus: int, aborted
         "backend": merged.backend,
         "machines": machines,
     }
-    atomic(out / "cases.csv", lambda path: rows.to_csv(path, index=False))
+    atomic(out / CASES, lambda path: rows.to_parquet(path, index=False, compression="zstd"))
+    atomic(out / SHEET, lambda path: rows.drop(columns=list(SHEET_OMITS)).to_csv(path, index=False))
     atomic(out / "summary.csv", lambda path: summary.to_csv(path, index=False))
     if len(machines) > 1:
         atomic(out / ACROSS, lambda path: across.table(rows, machines).to_csv(path, index=False))
     _save_inputs(out / INPUTS, rows, summary)
     atomic(out / "report.html", lambda path: path.write_text(html.render(rows, summary, run), encoding="utf-8"))
     atomic(out / "run.json", lambda path: path.write_text(json.dumps(run, indent=2), encoding="utf-8"))
+    if run["status"] == "complete":  # the rows are in the tables now; an incomplete run keeps them
+        shutil.rmtree(out / ROWS, ignore_errors=True)
     return run
 
 
@@ -90,8 +98,8 @@ def load(out: Path) -> tuple[dict, pd.DataFrame]:
 
 
 def load_cases(out: Path) -> pd.DataFrame:
-    text = ("shape", "axis", "known_divergence", "detail", "closer", "tf_answer", "candidate_answer")
-    return pd.read_csv(out / "cases.csv", keep_default_na=False, na_values=[""], dtype=dict.fromkeys(text, str))
+    """Every row of a finished run, every column."""
+    return pd.read_parquet(out / CASES)
 
 
 def _save_inputs(folder: Path, rows: pd.DataFrame, summary: pd.DataFrame) -> None:

@@ -1,4 +1,4 @@
-"""`tfparity replay`: rerun one case from its id (via cases.csv) or its spec."""
+"""`tfparity replay`: rerun one case from its id (via the report's cases) or its spec."""
 
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def _spec(case_id: str, report_dir: Path) -> tuple[str, str | None]:
     try:
         cases = output.load_cases(report_dir)
     except FileNotFoundError as error:
-        raise ValueError(f"no cases.csv in {report_dir}: pass --report, or a Case(...) spec") from error
+        raise ValueError(f"no {output.CASES} in {report_dir}: pass --report, or a Case(...) spec") from error
     match = cases.loc[cases["case_id"] == case_id]
     if match.empty:
-        raise ValueError(f"case {case_id} is not in {report_dir}/cases.csv")
+        raise ValueError(f"case {case_id} is not in {report_dir}/{output.CASES}")
     return match["spec"].iloc[0], match["backend"].iloc[0] if "backend" in match else None

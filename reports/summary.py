@@ -69,5 +69,5 @@ def one_screen(run: dict, summary: pd.DataFrame, out: object, shown: int = 12) -
     for _, c in failing.head(shown).iterrows():
         lines.append(f"  FAIL {c['op']}/{c['check']}/{c['dtype']}/{c['label_kind']}: {c['failures']} failing, "
                      f"worst ULP {c['worst_ulp']:g}; tfparity replay {c['worst_case']} --report {out}")
-    lines += ["", f"reports: {out}/report.html, {out}/cases.csv, {out}/summary.csv"]
+    lines += ["", f"reports: {out}/report.html, {out}/cases.csv (and .parquet), {out}/summary.csv"]
     return "\n".join(lines)

@@ -58,8 +58,11 @@ def edited(parallel_run, tmp_path) -> Path:
 
 
 def test_report_files(parallel_run):
-    cases = pd.read_csv(parallel_run / "cases.csv")
+    cases = output.load_cases(parallel_run)
+    sheet = pd.read_csv(parallel_run / "cases.csv")
     summary = pd.read_csv(parallel_run / "summary.csv")
+    assert list(sheet.columns) == [c for c in COLUMNS if c not in output.SHEET_OMITS] and len(sheet) == len(cases)
+    assert not (parallel_run / output.ROWS).exists(), "a complete run's per-process rows are removed"
     run = json.loads((parallel_run / "run.json").read_text())
     page = (parallel_run / "report.html").read_text()
     assert set(COLUMNS) <= set(cases.columns) and len(cases) == run["rows"] > 0
@@ -79,8 +82,8 @@ def test_report_files(parallel_run):
 def test_parallel_and_serial_runs_record_the_same_cases(parallel_run, tmp_path):
     done = tfparity("run", *SMALL, "-n", "0", "--out", str(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
-    serial = pd.read_csv(tmp_path / "cases.csv")
-    parallel = pd.read_csv(parallel_run / "cases.csv")
+    serial = output.load_cases(tmp_path)
+    parallel = output.load_cases(parallel_run)
     assert len(serial) == len(parallel)
     assert set(zip(serial["case_id"], serial["check"], strict=True)) == set(zip(parallel["case_id"], parallel["check"], strict=True))
 
@@ -282,6 +285,7 @@ def test_a_crashed_worker_keeps_its_rows_and_marks_the_run_incomplete(tmp_path):
     assert run["status"] == "incomplete"
     assert any("crashed" in p for p in run["problems"]), run["problems"]
     assert set(cases["shape"]) == {"3", "4"}, "the crashed worker's rows survive"
+    assert list((out / output.ROWS).glob("*.jsonl")), "an incomplete run keeps its per-process rows"
     assert "INCOMPLETE" in (out / "report.html").read_text()
 
 
