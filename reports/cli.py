@@ -73,6 +73,10 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"tfparity run: {error}", file=sys.stderr)
         return 2
+    if problems := _candidate_problems(args.candidate, args.ops):
+        print(f"tfparity run: the candidate {args.candidate!r} cannot be checked:\n  " + "\n  ".join(problems),
+              file=sys.stderr)
+        return 2
     if shard.count > 1 and args.profile != "ci" and args.seed is None:
         print(f"tfparity run: --shard {shard} with profile {args.profile} needs --seed S, the same for every "
               "shard (each must draw the same cases)", file=sys.stderr)
@@ -95,6 +99,21 @@ def _run(args: argparse.Namespace) -> int:
     if run["status"] != "complete":
         return 2
     return 0 if pytest_status == 0 and not run["failures"] else 1
+
+
+def _candidate_problems(name: str, ops: list[str] | None) -> list[str]:
+    """Why the candidate module cannot be checked, before any case runs: it does not import, or
+    lacks a function of a selected op, or one takes other arguments."""
+    import importlib
+
+    try:
+        module = importlib.import_module(name)
+    except Exception as error:  # noqa: BLE001  (whatever importing it raises is the user's answer)
+        return [f"import {name} failed: {type(error).__name__}: {error} (is it on PYTHONPATH?)"]
+    from tfparity.opdb import RECORDS
+
+    return [problem for record in RECORDS if not ops or record.name in ops
+            for problem in record.candidate_problems(module)]
 
 
 def _merge(args: argparse.Namespace) -> int:

@@ -297,3 +297,18 @@ def test_merge_flags_torn_lines_and_unfinished_files(tmp_path):
     assert any("torn line" in p for p in merged.problems)
     assert any("gw0-1.jsonl" in p and "stopped before the end" in p for p in merged.problems)
     assert not any("gw1-2" in p for p in merged.problems)
+
+
+@pytest.mark.parametrize("source, expected", [
+    (None, "import no_such_candidate failed: ModuleNotFoundError"),
+    ("from impl import *\ndel softmax_vjp\n", "no function softmax_vjp(cotangent, logits, axis)"),
+    ("from impl import *\n\ndef softmax(x, axis=-1):\n    return x\n", "softmax(x, axis=-1) cannot be called as softmax(logits, axis)"),
+])
+def test_run_refuses_a_candidate_it_cannot_call_before_any_case(source, expected, tmp_path):
+    name = "no_such_candidate" if source is None else "broken_candidate"
+    if source is not None:
+        (tmp_path / f"{name}.py").write_text(source)
+    out = tmp_path / "report"
+    done = tfparity("run", "--ops", "softmax", "--candidate", name, "--out", str(out), pythonpath=tmp_path)
+    assert done.returncode == 2 and expected in done.stderr, done.stderr
+    assert "tfparity: -m pytest" not in done.stdout and not out.exists(), "no case ran"

@@ -8,6 +8,7 @@ probed backend; it explains mismatches exactly where it applies, and nowhere els
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -114,6 +115,28 @@ class OpRecord:
     def candidate_functions(self, candidate: object) -> tuple[Callable, Callable]:
         """The candidate's value and VJP functions for this op."""
         return getattr(candidate, self.name), getattr(candidate, f"{self.name}_vjp")
+
+    def candidate_problems(self, candidate: object) -> list[str]:
+        """What keeps `candidate` from being called as the engine calls it: a missing function, or
+        one whose signature does not take the op's arguments by name (the VJP: the cotangent first)."""
+        sample = Case(self.name, "float32", (2, 3), -1 if self.has_axis else None, self.label_kinds[0])
+        names = dict.fromkeys(self.call_kwargs(sample, self.build(sample)))
+        problems = []
+        for function, first in ((self.name, ()), (f"{self.name}_vjp", ("cotangent",))):
+            call = f"{function}({', '.join([*first, *names])})"
+            fn = getattr(candidate, function, None)
+            if not callable(fn):
+                problems.append(f"no function {call}")
+                continue
+            try:
+                signature = inspect.signature(fn)
+            except ValueError:  # no signature to read (a builtin): it is called as it is
+                continue
+            try:
+                signature.bind(*first, **names)
+            except TypeError as error:
+                problems.append(f"{function}{signature} cannot be called as {call}: {error}")
+        return problems
 
     def call_kwargs(self, case: Case, inputs: Inputs) -> dict[str, object]:
         """The op's arguments: its inputs, and the axis when the case names one."""
