@@ -25,7 +25,7 @@ _SIDE = ["case_id", "check", "op", "dtype", "label_kind", "spec", "tf_answer", "
 
 def table(rows: pd.DataFrame, machines: dict[str, dict]) -> pd.DataFrame:
     """Every (case, check) whose TF answer differs between two machines, one row per pair of them."""
-    found = [_pair(rows, a, b, machines) for a, b in itertools.combinations(sorted(machines), 2)]
+    found = [_pair(_joined(rows, a, b), a, b, machines) for a, b in itertools.combinations(sorted(machines), 2)]
     return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=COLUMNS)
 
 
@@ -35,7 +35,7 @@ def compared(rows: pd.DataFrame, machines: dict[str, dict]) -> pd.DataFrame:
     frames = []
     for a, b in itertools.combinations(sorted(machines), 2):
         both = _joined(rows, a, b)
-        differ = table(rows[rows["backend"].isin([a, b])], {a: machines[a], b: machines[b]})
+        differ = _pair(both, a, b, machines)
         keys = ["op", "dtype", "check"]
         counts = both.groupby(keys).size().rename("cases_on_both")
         apart = differ.groupby(keys).agg(
@@ -55,9 +55,9 @@ def _joined(rows: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
                          on=["case_id", "check"], suffixes=("_a", "_b"))
 
 
-def _pair(rows: pd.DataFrame, a: str, b: str, machines: dict[str, dict]) -> pd.DataFrame:
-    both = _joined(rows, a, b)
-    both = both[both["tf_answer_a"] != both["tf_answer_b"]].copy()
+def _pair(joined: pd.DataFrame, a: str, b: str, machines: dict[str, dict]) -> pd.DataFrame:
+    """The rows of `_joined(rows, a, b)` whose TF answers differ, measured and named."""
+    both = joined[joined["tf_answer_a"] != joined["tf_answer_b"]].copy()
     if both.empty:
         return pd.DataFrame(columns=COLUMNS)
     # nan where a side raised or gave no values: no distance, the answers say what differs
@@ -77,7 +77,6 @@ def _pair(rows: pd.DataFrame, a: str, b: str, machines: dict[str, dict]) -> pd.D
     both["named"] = [_named(*row) for row in zip(both["op"], both["dtype"], both["kernel_a"], both["kernel_b"],
                                                  both["tf_answer_a"], both["tf_answer_b"], strict=True)]
     return both.assign(machine_a=a, machine_b=b)[COLUMNS]
-
 
 
 def _named(op: str, dtype: str, kernel_a: str, kernel_b: str, answer_a: str, answer_b: str) -> str:

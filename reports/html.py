@@ -90,9 +90,11 @@ def _machines(run: dict, rows: pd.DataFrame) -> list[str]:
     machines = run.get("machines") or {}
     if not machines:
         return [_backend({})]
-    return [part for fingerprint, machine in machines.items() for part in (
-        _backend(machine["backend"]), _divergences(machine["backend"], rows[rows["backend"] == fingerprint]),
-        _batch_spread(rows[rows["backend"] == fingerprint]))]
+    parts = []
+    for fingerprint, machine in machines.items():
+        own = rows[rows["backend"] == fingerprint]
+        parts += [_backend(machine["backend"]), _divergences(machine["backend"], own), _batch_spread(own)]
+    return parts
 
 
 def _across(run: dict, rows: pd.DataFrame) -> str:
@@ -172,8 +174,8 @@ def _styled_summary(summary: pd.DataFrame) -> str:
         return [shade] * len(row)
 
     # in the Backend section; a report of several machines keeps the fingerprint to tell its rows apart
-    one = summary["backend"].nunique() <= 1 if "backend" in summary else True
-    summary = summary.drop(columns=["backend", "cpu_flags"] if one else ["cpu_flags"], errors="ignore")
+    one = summary["backend"].nunique() <= 1
+    summary = summary.drop(columns=["backend", "cpu_flags"] if one else ["cpu_flags"])
     return (summary.style.apply(colour, axis=1).hide(axis="index")
             .format({"worst_ulp": "{:g}", "worst_rel": "{:.3g}", "worst_abs": "{:.3g}",
                      "worst_budget": "{:.3g}", "rtol": "{:.3g}", "atol": "{:.3g}"}, na_rep="-")

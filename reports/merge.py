@@ -57,8 +57,7 @@ def load(folder: Path) -> Part:
 def check(parts: list[Part]) -> dict[str, list[Part]]:
     """The parts by machine, each machine's a whole; raises Refused naming the problem."""
     for key in SAME:
-        seen = {json.dumps(p.run["environment"].get(key), sort_keys=True): p for p in parts}
-        if len(seen) > 1:
+        if len(seen := _distinct(key, parts, lambda p: p.run["environment"])) > 1:
             raise Refused(f"the shards differ in {key}: " + "; ".join(
                 f"{p.folder}: {p.run['environment'].get(key)}" for p in seen.values()))
     machines: dict[str, list[Part]] = {}
@@ -88,8 +87,7 @@ def merge(folders: list[Path], out: Path) -> dict:
     rows = pd.concat([p.rows for p in parts], ignore_index=True).sort_values(
         ["backend", "op", "dtype", "check", "case_id", "source"], kind="stable").reset_index(drop=True)
     first = parts[0].run
-    described = {fp: {"backend": group[0].run["backend"], "cpu": group[0].run["environment"].get("cpu", ""),
-                      "cpu_flags": group[0].run["environment"].get("cpu_flags", "")} for fp, group in machines.items()}
+    described = {fp: output.machine(group[0].run["backend"], group[0].run["environment"]) for fp, group in machines.items()}
     environment = first["environment"] | _per_machine(machines) | {
         "shard": f"merged from {len(parts)} reports: " + ", ".join(
             f"{p.run['environment'].get('shard', '1/1')} on {p.fingerprint}" for p in parts)}
@@ -104,4 +102,9 @@ def _per_machine(machines: dict[str, list[Part]]) -> dict[str, str]:
     values = {fp: group[0].run["environment"] for fp, group in machines.items()}
     keys = {k for env in values.values() for k in env} - {"backend", "backend_summary", "shard"}
     return {k: "; ".join(f"{fp}: {env.get(k)}" for fp, env in values.items())
-            for k in sorted(keys) if len({json.dumps(env.get(k), sort_keys=True) for env in values.values()}) > 1}
+            for k in sorted(keys) if len(_distinct(k, list(values.values()), lambda env: env)) > 1}
+
+
+def _distinct(key: str, items: list, environment_of) -> dict:
+    """One of `items` per distinct value of the environment entry `key` (compared as JSON)."""
+    return {json.dumps(environment_of(item).get(key), sort_keys=True): item for item in items}

@@ -50,8 +50,7 @@ def write(out: Path, merged: Merged, environment: dict, exitstatus: int, aborted
     a run on one machine has its own."""
     rows = merged.rows
     fingerprint = merged.backend.get("fingerprint", "(no case ran)")
-    machines = machines or ({fingerprint: {"backend": merged.backend, "cpu": environment.get("cpu", ""),
-                                           "cpu_flags": environment.get("cpu_flags", "")}} if merged.backend else {})
+    machines = machines or ({fingerprint: machine(merged.backend, environment)} if merged.backend else {})
     summary = summarize(rows)
     summary["cpu_flags"] = summary["backend"].map(lambda b: machines.get(b, {}).get("cpu_flags", ""))
     problems = list(merged.problems) + (["the session was interrupted or hit an internal error"] if aborted else [])
@@ -80,6 +79,11 @@ def write(out: Path, merged: Merged, environment: dict, exitstatus: int, aborted
     if run["status"] == "complete":  # the rows are in the tables now; an incomplete run keeps them
         shutil.rmtree(out / ROWS, ignore_errors=True)
     return run
+
+
+def machine(backend: dict, environment: dict) -> dict:
+    """What a report keeps of each machine it holds: the probe's record, the CPU and its flags."""
+    return {"backend": backend, "cpu": environment.get("cpu", ""), "cpu_flags": environment.get("cpu_flags", "")}
 
 
 def load(out: Path) -> tuple[dict, pd.DataFrame]:

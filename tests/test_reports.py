@@ -23,15 +23,16 @@ ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--ops", "sigmoid", "sigmoid_cross_entropy_with_logits", "--dtypes", "float32"]
 
 
-def python(*args: str, pythonpath: Path | None = None, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
-    """`python ARGS` with the project (and `pythonpath`, first) importable."""
-    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(pythonpath or ""), str(ROOT)]))}
+def python(*args: str, pythonpath: Path | None = None, cwd: Path = ROOT, timeout: int = 600,
+           env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """`python ARGS` with the project (and `pythonpath`, first) importable, and `env` set."""
+    env = os.environ | (env or {}) | {"PYTHONPATH": os.pathsep.join(filter(None, [str(pythonpath or ""), str(ROOT)]))}
     return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=timeout, check=False)
 
 
-def tfparity(*args: str, pythonpath: Path | None = None) -> subprocess.CompletedProcess:
-    return python("-m", "reports", *args, pythonpath=pythonpath)
+def tfparity(*args: str, pythonpath: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return python("-m", "reports", *args, pythonpath=pythonpath, env=env)
 
 
 @pytest.fixture(scope="module")

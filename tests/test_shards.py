@@ -5,7 +5,6 @@ this machine merged into one report with the table of TF against TF across them.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from tfparity.shards import Shard
 from tfparity.sweep import sweep
 
 SMALL = ["--ops", "softmax", "--dtypes", "float32", "-n", "1"]
+OFF = {"TF_ENABLE_ONEDNN_OPTS": "0"}
 
 
 def test_every_case_is_in_exactly_one_shard():
@@ -54,7 +54,7 @@ def halves(tmp_path_factory) -> dict[str, Path]:
     """Softmax f32 in two shards, and whole, with oneDNN off."""
     out = tmp_path_factory.mktemp("halves")
     for name, shard in (("1", "1/2"), ("2", "2/2"), ("whole", "1/1")):
-        done = _with_env({"TF_ENABLE_ONEDNN_OPTS": "0"}, "run", *SMALL, "--shard", shard, "--out", str(out / name))
+        done = tfparity("run", *SMALL, "--shard", shard, "--out", str(out / name), env=OFF)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return {name: out / name for name in ("1", "2", "whole")}
 
@@ -120,9 +120,8 @@ def _same_run(whole: Path, merged: Path) -> None:
 
 @pytest.mark.e2e
 def test_the_ci_profile_in_three_shards_is_the_unsharded_run(tmp_path):
-    env = {"TF_ENABLE_ONEDNN_OPTS": "0"}
     for name, shard in (("1", "1/3"), ("2", "2/3"), ("3", "3/3"), ("whole", "1/1")):
-        done = _with_env(env, "run", "--profile", "ci", "--shard", shard, "--out", str(tmp_path / name))
+        done = tfparity("run", "--profile", "ci", "--shard", shard, "--out", str(tmp_path / name), env=OFF)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     code, text = _merge(*(tmp_path / k for k in "123"), out=tmp_path / "merged")
     assert code == 0, text
@@ -132,7 +131,7 @@ def test_the_ci_profile_in_three_shards_is_the_unsharded_run(tmp_path):
 @pytest.mark.e2e
 def test_two_backends_merge_with_tf_against_tf(halves, tmp_path):
     for name, shard in (("1", "1/2"), ("2", "2/2")):
-        done = _with_env({"TF_ENABLE_ONEDNN_OPTS": "1"}, "run", *SMALL, "--shard", shard, "--out", str(tmp_path / name))
+        done = tfparity("run", *SMALL, "--shard", shard, "--out", str(tmp_path / name), env={"TF_ENABLE_ONEDNN_OPTS": "1"})
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     code, text = _merge(halves["1"], halves["2"], tmp_path / "1", tmp_path / "2", out=tmp_path / "merged")
     assert code == 0, text
@@ -149,15 +148,6 @@ def test_two_backends_merge_with_tf_against_tf(halves, tmp_path):
     gate = tfparity("gate", "--baseline", str(tmp_path / "none.csv"), str(tmp_path / "merged"))
     assert gate.returncode == 2  # judged per fingerprint: each needs its baseline
 
-
-def _with_env(env: dict[str, str], *args: str):
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        return tfparity(*args)
-    finally:
-        for k, v in saved.items():
-            os.environ.pop(k) if v is None else os.environ.__setitem__(k, v)
 
 
 def test_the_ci_matrix_template_runs_every_shard_on_two_runners_then_merges_and_gates():
