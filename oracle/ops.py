@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 
 import numpy as np
 import tensorflow as tf
 
-_ERRORS = (tf.errors.OpError, ValueError, TypeError)
+from oracle import modes
+
+# What TF raises for inputs it refuses; IndexError too (softmax CE of a rank-0 tensor, traced).
+_ERRORS = (tf.errors.OpError, ValueError, TypeError, IndexError)
 
 
 class OracleError(Exception):
@@ -30,28 +34,42 @@ def _numpy(value: tf.Tensor | None) -> np.ndarray | None:
 
 def _run(op: Callable, **inputs: object) -> np.ndarray:
     try:
-        return _numpy(op(**{k: _tf(v) for k, v in inputs.items()}))
+        return _numpy(modes.call(op, **{k: _tf(v) for k, v in inputs.items()}))
     except _ERRORS as error:
         raise OracleError(type(error).__name__, str(error)) from None
 
 
 class Gradients(dict):
-    """Gradients by input name; `value` is the op's output, computed on the same tape."""
+    """Gradients by input name; `value` is the op's output, computed with them."""
 
     value: np.ndarray
 
 
-def _vjp(op: Callable, cotangent: object, wrt: tuple[str, ...], **inputs: object) -> Gradients:
-    """Gradients of sum(cotangent * op(**inputs)) for the inputs named in `wrt`. `cotangent` may
-    be a function of the output's shape, so one tape gives both the value and the VJP."""
-    try:
-        tensors = {k: _tf(v) for k, v in inputs.items()}
+@functools.cache
+def _value_and_gradients(op: Callable, wrt: tuple[str, ...]) -> Callable:
+    """A function of (cotangent, inputs) giving op's value and the VJP for the inputs in `wrt`:
+    run as is in eager mode, as one graph (or XLA computation) in the others."""
+    def body(cotangent: object, **tensors: tf.Tensor) -> tuple[tf.Tensor, list[tf.Tensor | None]]:
         watched = [tensors[k] for k in wrt]
         with tf.GradientTape() as tape:
             tape.watch(watched)
             value = op(**tensors)
-        ct = cotangent(tuple(value.shape)) if callable(cotangent) else cotangent
-        grads = tape.gradient(value, watched, output_gradients=tf.constant(ct, value.dtype))
+        if callable(cotangent):  # eager: drawn for the shape just computed
+            cotangent = cotangent(tuple(value.shape))
+        return value, tape.gradient(value, watched, output_gradients=tf.cast(cotangent, value.dtype))
+    body.__name__ = f"{op.__name__}_vjp"
+    return body
+
+
+def _vjp(op: Callable, cotangent: object, wrt: tuple[str, ...], **inputs: object) -> Gradients:
+    """Gradients of sum(cotangent * op(**inputs)) for the inputs named in `wrt`. `cotangent` may
+    be a function of the output's shape, drawn for the shape the op gives these inputs."""
+    try:
+        tensors = {k: _tf(v) for k, v in inputs.items()}
+        if callable(cotangent) and modes.current() != "eager":  # a graph takes it as an input
+            out = modes.output(op, **tensors)
+            cotangent = tf.constant(cotangent(tuple(out.shape)), out.dtype)
+        value, grads = modes.call(_value_and_gradients(op, wrt), _tf(cotangent), **tensors)
     except _ERRORS as error:
         raise OracleError(type(error).__name__, str(error)) from None
     result = Gradients((k, _numpy(g)) for k, g in zip(wrt, grads, strict=True))
@@ -138,8 +156,10 @@ def softmax_cross_entropy_with_logits_v1_vjp(cotangent, labels, logits):
                 labels=labels, logits=logits)
 
 
+def _keras_categorical_crossentropy(labels, logits):
+    return tf.keras.losses.CategoricalCrossentropy(from_logits=True)(labels, logits)
+
+
 def keras_categorical_crossentropy(labels, logits):
     """`tf.keras.losses.CategoricalCrossentropy(from_logits=True)` with its default reduction."""
-    loss = tf.keras.losses.CategoricalCrossentropy(from_logits=True)
-    return _run(lambda labels, logits: loss(labels, logits), labels=labels, logits=logits)
-
+    return _run(_keras_categorical_crossentropy, labels=labels, logits=logits)

@@ -1,4 +1,7 @@
-"""TF against TF across machines: the same case and check answered on two backend fingerprints.
+"""TF against TF across machines, or modes: the same case and check answered on two backend fingerprints.
+
+A fingerprint names the machine's kernels and TF's mode (eager, graph, XLA), so one table serves
+both: runs of several modes merged (`tfparity run --mode eager graph xla`) diff the modes.
 
 Each row of a merged report carries digests of both sides' answers (`tf_answer`,
 `candidate_answer`). Where TF's digests differ between two machines, TF answered the same inputs
@@ -6,7 +9,10 @@ differently. How far apart: where the candidate answered alike on both machines 
 exactly on one, TF's answers are exactly the other machine's `max_ulp` apart; otherwise the two
 `max_ulp`s bound it (|a - b| <= apart <= a + b). Which TF is nearer exact: each side's ULPs from
 the exact answer at its worst element (where one TF equals the candidate, its error there is the
-candidate's). Each difference is named by the kernels TF chose on each machine.
+candidate's). Each difference is named by the mode and kernels TF ran on each side. Errors compare
+by meaning (`tfparity.check.meaning`): a graph's trace-time ValueError and a kernel's
+InvalidArgumentError for the same input are the same answer; such rows are listed as kind
+`error class`, saying which class each side raised, and are not counted as disagreements.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ import itertools
 import numpy as np
 import pandas as pd
 
-COLUMNS = ["op", "dtype", "check", "label_kind", "case_id", "machine_a", "machine_b", "kernel_a", "kernel_b",
-           "named", "ulp_apart_low", "ulp_apart_high", "tf_exact_ulp_a", "tf_exact_ulp_b", "nearer_exact",
-           "tf_answer_a", "tf_answer_b", "spec", "replay_a", "replay_b"]
-_SIDE = ["case_id", "check", "op", "dtype", "label_kind", "spec", "tf_answer", "candidate_answer", "max_ulp",
-         "tf_exact_ulp", "candidate_exact_ulp", "replay"]
+COLUMNS = ["op", "dtype", "check", "label_kind", "case_id", "machine_a", "machine_b", "mode_a", "mode_b",
+           "kernel_a", "kernel_b", "kind", "named", "ulp_apart_low", "ulp_apart_high", "tf_exact_ulp_a",
+           "tf_exact_ulp_b", "nearer_exact", "known_divergence_a", "known_divergence_b", "tf_answer_a", "tf_answer_b",
+           "tf_raised_a", "tf_raised_b", "spec", "replay_a", "replay_b"]
+_SIDE = ["case_id", "check", "op", "dtype", "label_kind", "spec", "tf_answer", "candidate_answer", "tf_raised",
+         "max_ulp", "tf_exact_ulp", "candidate_exact_ulp", "known_divergence", "replay"]
+VALUES, OUTCOME, ERROR_CLASS = "values", "outcome", "error class"  # kinds of difference
 
 
 def table(rows: pd.DataFrame, machines: dict[str, dict]) -> pd.DataFrame:
@@ -39,11 +47,14 @@ def compared(rows: pd.DataFrame, machines: dict[str, dict]) -> pd.DataFrame:
         keys = ["op", "dtype", "check"]
         counts = both.groupby(keys).size().rename("cases_on_both")
         apart = differ.groupby(keys).agg(
-            tf_differs=("case_id", "size"), ulp_apart_high=("ulp_apart_high", "max"),
+            tf_differs=("kind", lambda v: int((v != ERROR_CLASS).sum())),
+            error_class_differs=("kind", lambda v: int((v == ERROR_CLASS).sum())),
+            ulp_apart_high=("ulp_apart_high", "max"),
             a_nearer=("nearer_exact", lambda v: int((v == "a").sum())),
             b_nearer=("nearer_exact", lambda v: int((v == "b").sum())), named=("named", lambda v: "; ".join(sorted(set(v)))))
         frame = pd.concat([counts, apart], axis=1).reset_index()
-        frame["tf_differs"] = frame["tf_differs"].fillna(0).astype(int)
+        for column in ("tf_differs", "error_class_differs"):
+            frame[column] = frame[column].fillna(0).astype(int)
         frames.append(frame.assign(machine_a=a, machine_b=b))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -56,10 +67,14 @@ def _joined(rows: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
 
 
 def _pair(joined: pd.DataFrame, a: str, b: str, machines: dict[str, dict]) -> pd.DataFrame:
-    """The rows of `_joined(rows, a, b)` whose TF answers differ, measured and named."""
-    both = joined[joined["tf_answer_a"] != joined["tf_answer_b"]].copy()
+    """The rows of `_joined(rows, a, b)` whose TF answers (or the error classes raised) differ,
+    measured and named."""
+    same = joined["tf_answer_a"] == joined["tf_answer_b"]
+    both = joined[~same | (joined["tf_raised_a"] != joined["tf_raised_b"])].copy()
     if both.empty:
         return pd.DataFrame(columns=COLUMNS)
+    raised = both["tf_raised_a"].ne("") | both["tf_raised_b"].ne("")
+    both["kind"] = np.select([same[both.index], raised], [ERROR_CLASS, OUTCOME], VALUES)
     # nan where a side raised or gave no values: no distance, the answers say what differs
     ua, ub = both["max_ulp_a"].astype(float), both["max_ulp_b"].astype(float)
     same_candidate = both["candidate_answer_a"] == both["candidate_answer_b"]
@@ -71,17 +86,28 @@ def _pair(joined: pd.DataFrame, a: str, b: str, machines: dict[str, dict]) -> pd
     eb = both["tf_exact_ulp_b"].where(ub != 0, both["candidate_exact_ulp_a"].where(same_candidate))
     both["tf_exact_ulp_a"], both["tf_exact_ulp_b"] = ea, eb
     both["nearer_exact"] = np.select([ea.isna() | eb.isna(), ea < eb, eb < ea], ["unknown", "a", "b"], "same")
-    kernel = {m: machines[m].get("backend", {}).get("kernels", {}) for m in (a, b)}
-    both["kernel_a"] = [kernel[a].get(op, {}).get(dtype, "") for op, dtype in zip(both["op"], both["dtype"], strict=True)]
-    both["kernel_b"] = [kernel[b].get(op, {}).get(dtype, "") for op, dtype in zip(both["op"], both["dtype"], strict=True)]
-    both["named"] = [_named(*row) for row in zip(both["op"], both["dtype"], both["kernel_a"], both["kernel_b"],
-                                                 both["tf_answer_a"], both["tf_answer_b"], strict=True)]
+    for side in (a, b):
+        backend = machines[side].get("backend", {})
+        key = "a" if side == a else "b"
+        both[f"mode_{key}"] = backend.get("facts", {}).get("mode", "eager")
+        both[f"kernel_{key}"] = [backend.get("kernels", {}).get(op, {}).get(dtype, "")
+                                 for op, dtype in zip(both["op"], both["dtype"], strict=True)]
+    both["named"] = [_named(*row) for row in zip(
+        both["op"], both["dtype"], both["kind"], *(both[f"{c}_{k}"] for c in ("mode", "kernel", "tf_answer", "tf_raised")
+                                                   for k in "ab"), strict=True)]
     return both.assign(machine_a=a, machine_b=b)[COLUMNS]
 
 
-def _named(op: str, dtype: str, kernel_a: str, kernel_b: str, answer_a: str, answer_b: str) -> str:
-    """The difference in words: what TF raised on either side, and the kernels it chose."""
-    said = {side: answer if answer.startswith("raised") else "answered" for side, answer in (("a", answer_a), ("b", answer_b))}
-    raised = f"; TF {said['a']} on a, {said['b']} on b" if "answered" not in said.values() or said["a"] != said["b"] else ""
-    kernels = f"{kernel_a} on a, {kernel_b} on b" if kernel_a != kernel_b else f"same kernel ({kernel_a or 'unprobed'})"
-    return f"{op} {dtype}: {kernels}{raised}"
+def _named(op: str, dtype: str, kind: str, mode_a: str, mode_b: str, kernel_a: str, kernel_b: str,
+           answer_a: str, answer_b: str, raised_a: str, raised_b: str) -> str:
+    """The difference in words: the mode and kernel on each side, and what TF raised on either."""
+    def ran(mode: str, kernel: str) -> str:
+        return " ".join(dict.fromkeys(filter(None, (mode if mode_a != mode_b else "", kernel or "unprobed"))))
+    sides = f"{ran(mode_a, kernel_a)} on a, {ran(mode_b, kernel_b)} on b"
+    if (mode_a, kernel_a) == (mode_b, kernel_b):
+        sides = f"same {'kernel' if mode_a == mode_b else 'mode and kernel'} ({ran(mode_a, kernel_a)})"
+    said = {k: f"{answer} ({cls})" if cls else "answered" for k, answer, cls in (("a", answer_a, raised_a),
+                                                                                 ("b", answer_b, raised_b))}
+    if kind == ERROR_CLASS:
+        return f"{op} {dtype}: {sides}; both {answer_a.removeprefix('raised ')} by meaning: {raised_a} on a, {raised_b} on b"
+    return f"{op} {dtype}: {sides}" + (f"; TF {said['a']} on a, {said['b']} on b" if kind == OUTCOME else "")

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
 from pathlib import Path
+
+from oracle.modes import ENV as MODE_ENV
+from oracle.modes import MODES
+from tfparity.profiles import DERANDOMIZED, PROFILES
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "reports" / "out"
@@ -27,13 +32,17 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="command")
 
     run = commands.add_parser("run", help="run the parity suite and write the reports")
-    run.add_argument("--profile", choices=("ci", "thorough"), default="ci")
+    run.add_argument("--profile", choices=PROFILES, default="ci",
+                     help="ci (default), quick (ci's short form, for graph and xla), thorough (randomized)")
     run.add_argument("--ops", nargs="+", help="only these ops")
     run.add_argument("--dtypes", nargs="+", help="only these dtypes")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default reports/out)")
     run.add_argument("-n", default="auto", help="pytest-xdist workers (default auto; 0 runs serially)")
     run.add_argument("--candidate", default="impl", help="module under test, exporting impl's functions (default impl)")
     run.add_argument("--seed", type=int, help="hypothesis seed for the thorough profile (default: drawn, and reported)")
+    run.add_argument("--mode", nargs="+", choices=tuple(MODES), default=["eager"],
+                     help="how TF runs: eager (default), graph (tf.function), xla (jit_compile); several run one "
+                          "after another into OUT/<mode> and merge into OUT, with a table of TF against TF")
     run.add_argument("--shard", default="1/1", help="K/N: check only shard K of N of the cases (by case id, the same "
                                                     "on every machine); `tfparity merge` joins the shards' reports")
     run.set_defaults(command=_run)
@@ -47,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("case", help="a case_id from cases.csv, or a Case(...) spec")
     replay.add_argument("--report", type=Path, default=DEFAULT_OUT, help="report folder holding the case_id")
     replay.add_argument("--candidate", help="module under test (default: the one the report's run checked)")
+    replay.add_argument("--mode", choices=tuple(MODES), help="how TF runs (default: as in the report's run)")
     replay.set_defaults(command=_replay)
 
     gate = commands.add_parser("gate", help="compare a run with a baseline (exit 0 pass, 1 regression, 2 unusable)")
@@ -77,19 +87,24 @@ def _run(args: argparse.Namespace) -> int:
         print(f"tfparity run: the candidate {args.candidate!r} cannot be checked:\n  " + "\n  ".join(problems),
               file=sys.stderr)
         return 2
-    if shard.count > 1 and args.profile != "ci" and args.seed is None:
+    if shard.count > 1 and args.profile not in DERANDOMIZED and args.seed is None:
         print(f"tfparity run: --shard {shard} with profile {args.profile} needs --seed S, the same for every "
               "shard (each must draw the same cases)", file=sys.stderr)
         return 2
+    if args.profile not in DERANDOMIZED and args.seed is None:  # drawn here: every mode's run draws the same cases
+        args.seed = random.randrange(2**32)
+    if len(args.mode) > 1:
+        return _run_modes(args, out)
     command = [sys.executable, "-m", "pytest", *PARITY_TESTS, "-q", "--tb=line", "-p", "no:cacheprovider",
-               f"--report-dir={out}", f"--hypothesis-profile={args.profile}", f"--candidate={args.candidate}", "-n", str(args.n)]
-    if args.profile != "ci":
-        command.append(f"--hypothesis-seed={args.seed if args.seed is not None else random.randrange(2**32)}")
+               f"--report-dir={out}", f"--hypothesis-profile={args.profile}", f"--candidate={args.candidate}",
+               f"--mode={args.mode[0]}", "-n", str(args.n)]
+    if args.profile not in DERANDOMIZED:
+        command.append(f"--hypothesis-seed={args.seed}")
     command += [f"--ops={','.join(args.ops)}"] if args.ops else []
     command += [f"--dtypes={','.join(args.dtypes)}"] if args.dtypes else []
     command += [f"--shard={shard}"] if shard.count > 1 else []
     print("tfparity:", " ".join(command[1:]), flush=True)
-    pytest_status = subprocess.call(command, cwd=ROOT)
+    pytest_status = subprocess.call(command, cwd=ROOT, env=os.environ | {MODE_ENV: args.mode[0]})
     try:
         run, table = output.load(out)
     except ValueError as error:
@@ -99,6 +114,16 @@ def _run(args: argparse.Namespace) -> int:
     if run["status"] != "complete":
         return 2
     return 0 if pytest_status == 0 and not run["failures"] else 1
+
+
+def _run_modes(args: argparse.Namespace, out: Path) -> int:
+    """Each mode's run into OUT/<mode> (the same cases: one seed), then one merged report in OUT."""
+    statuses = [_run(argparse.Namespace(**vars(args) | {"mode": [mode], "out": out / mode}))
+                for mode in dict.fromkeys(args.mode)]
+    if max(statuses) == 2:
+        return 2
+    merged = _merge(argparse.Namespace(reports=[out / mode for mode in dict.fromkeys(args.mode)], out=out))
+    return max(statuses + [merged])
 
 
 def _candidate_problems(name: str, ops: list[str] | None) -> list[str]:
@@ -133,7 +158,7 @@ def _replay(args: argparse.Namespace) -> int:
     from reports import replay
 
     try:
-        print(replay.replay(args.case, args.report, args.candidate))
+        print(replay.replay(args.case, args.report, args.candidate, args.mode))
     except ValueError as error:
         print(f"tfparity replay: {error}", file=sys.stderr)
         return 2

@@ -75,11 +75,18 @@ def make_baseline(report_dir: Path, baseline: Path) -> tuple[pd.DataFrame, Path]
     meta = {"schema": BASELINE_SCHEMA, "environment": run["environment"], "cases": run["cases"],
             "backend": run["backend"]}
     if baseline.suffix != ".csv":
-        baseline = baseline / f"{run['backend']['fingerprint']}.csv"
+        baseline = baseline / baseline_name(run)
     baseline.parent.mkdir(parents=True, exist_ok=True)
     output.atomic(baseline, lambda path: table.to_csv(path, index=False))
     output.atomic(environment_path(baseline), lambda path: path.write_text(json.dumps(meta, indent=2) + "\n"))
     return table, baseline
+
+
+def baseline_name(run: dict) -> str:
+    """`<fingerprint>.csv` for the ci profile, `<fingerprint>.<profile>.csv` for another: a folder
+    keeps one baseline per backend and profile (a profile's cases are its own)."""
+    profile = run["environment"].get("profile", "ci")
+    return f"{run['backend']['fingerprint']}{'' if profile == 'ci' else f'.{profile}'}.csv"
 
 
 def load_baseline(baseline: Path) -> tuple[pd.DataFrame, dict]:
@@ -123,6 +130,12 @@ def choose(baseline: Path, run: dict) -> tuple[Path, str, str, list[str]]:
             skipped.append(f"skipped {path.name}: {error}")
     if not metas:
         raise Unusable(f"no usable baseline in {baseline}: {'; '.join(skipped) or 'no *.csv'}")
+    profile = run.get("environment", {}).get("profile", "ci")
+    if baseline.is_dir():  # another profile's baseline has other cases: never the comparison
+        metas = {path: meta for path, meta in metas.items() if meta["environment"].get("profile", "ci") == profile}
+        if not metas:
+            raise Unusable(f"no baseline of profile {profile} in {baseline}: make one with "
+                           f"`tfparity baseline <a {profile} run> --out {baseline}`")
     here = Backend(mine.get("facts", {}))
     differing = {path: here.differences(Backend(meta["backend"].get("facts", {}))) for path, meta in metas.items()}
     best = min(metas, key=lambda path: (metas[path]["backend"]["fingerprint"] != mine["fingerprint"], len(differing[path])))

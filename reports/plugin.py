@@ -14,6 +14,9 @@ from types import ModuleType
 import pytest
 from hypothesis import settings
 
+from oracle.modes import ENV as MODE_ENV
+from oracle.modes import MODES
+from oracle.modes import current as current_mode
 from reports import environment, output, recording
 from tfparity import profiles
 from tfparity.shards import Shard
@@ -30,6 +33,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="module under test, exporting impl's functions (default: impl)")
     group.addoption("--ops", default=None, help="comma-separated op (or misuse) names: run only their tests")
     group.addoption("--dtypes", default=None, help="comma-separated dtypes: run only their parity tests")
+    group.addoption("--mode", choices=tuple(MODES), default=None,
+                    help=f"how TF runs: eager, graph (tf.function) or xla (jit_compile); default ${MODE_ENV} or eager")
     group.addoption("--shard", default="1/1", type=_shard,
                     help="K/N: run only shard K of N of the cases (by case id; the same on every machine)")
 
@@ -47,6 +52,8 @@ def _worker(config: pytest.Config) -> str | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if mode := config.getoption("mode"):  # before any TF call, and inherited by xdist's workers
+        os.environ[MODE_ENV] = mode
     out = config.getoption("report_dir")
     config.stash[CRASHES] = []
     if not out:
@@ -120,7 +127,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     seed = "derandomized" if settings.default.derandomize else str(config.getoption("hypothesis_seed", None) or "random")
     aborted = exitstatus in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
     env = environment.collect(profiles.selected(config), seed, config.getoption("candidate"))
-    part = {"shard": str(config.getoption("shard")),
+    part = {"mode": current_mode(), "shard": str(config.getoption("shard")),
             "selection": {key: config.getoption(key) or "all" for key in ("ops", "dtypes")}}
     config.stash[RUN] = output.write(Path(out), merged, env | part, exitstatus, aborted)
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 
 import numpy as np
 
+from oracle.modes import ENV as MODE_ENV
 from reports import output
 from tfparity.backend import current
 from tfparity.describe import arguments as replay_arguments
@@ -14,13 +16,14 @@ from tfparity.describe import describe
 from tfparity.inputs import parse
 
 
-def replay(case: str, report_dir: Path, candidate: str | None = None) -> str:
+def replay(case: str, report_dir: Path, candidate: str | None = None, mode: str | None = None) -> str:
     """The case's inputs, both outputs and every verdict, and whether its saved inputs still match.
-    The candidate defaults to the one the report's run checked."""
+    The candidate and TF's mode default to the ones the report's run used."""
     spec, recorded = (case, None) if case.lstrip().startswith("Case(") else _spec(case, report_dir)
     found = parse(spec)
-    module = importlib.import_module(candidate or _run_candidate(report_dir))
-    text = f"candidate: {module.__name__}\n" + describe(found, candidate=module)
+    os.environ[MODE_ENV] = mode or _ran(report_dir, "mode", os.environ.get(MODE_ENV, "eager"))
+    module = importlib.import_module(candidate or _ran(report_dir, "candidate", "impl"))
+    text = f"candidate: {module.__name__}; TF mode: {os.environ[MODE_ENV]}\n" + describe(found, candidate=module)
     here = current().fingerprint
     if recorded and recorded != here:
         text += (f"\nNOTE: the case was recorded on backend {recorded}, this is {here}: kernels, known "
@@ -35,11 +38,12 @@ def replay(case: str, report_dir: Path, candidate: str | None = None) -> str:
     return text
 
 
-def _run_candidate(report_dir: Path) -> str:
+def _ran(report_dir: Path, key: str, default: str) -> str:
+    """What the report's run used for `key` (its environment's entry), else `default`."""
     try:
-        return output.load(report_dir)[0]["environment"]["candidate"]
+        return output.load(report_dir)[0]["environment"][key]
     except (ValueError, KeyError):
-        return "impl"
+        return default
 
 
 def _spec(case_id: str, report_dir: Path) -> tuple[str, str | None]:

@@ -16,7 +16,7 @@ COLUMNS = (
     "verdict", "budget_used", "candidate_exact_ulp", "tf_exact_ulp", "closer",
     "rtol", "atol", "abs_eps_needed", "tf_abs_eps_needed", "max_abs_err", "max_rel_err", "max_ulp", "mismatches",
     "special_mismatch", "ignored_mismatches", "flushed", "passed", "known_divergence", "detail", "backend",
-    "path", "batch_spread", "batch_spread_ulp", "tf_answer", "candidate_answer", "spec", "replay",
+    "path", "batch_spread", "batch_spread_ulp", "tf_answer", "candidate_answer", "tf_raised", "spec", "replay",
 )
 # A class is what the summary and the gate aggregate over.
 CLASS = ["op", "check", "dtype", "label_kind"]
@@ -74,6 +74,7 @@ def row(result: CheckResult, source: str, report_dir: str, backend: str) -> dict
         "batch_spread_ulp": result.batch_spread_ulp,
         "tf_answer": result.tf_answer,
         "candidate_answer": result.candidate_answer,
+        "tf_raised": result.tf_raised,
         "spec": repr(case),
         "replay": replay_command(cid, report_dir),
     }

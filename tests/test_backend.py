@@ -14,8 +14,8 @@ import pytest
 
 import impl
 import oracle
-from tfparity.backend import EIGEN, ONEDNN, UNKNOWN, Backend, current
-from tfparity.check import Outcome, judge, run_case
+from tfparity.backend import EIGEN, ONEDNN, UNKNOWN, XLA, Backend, current
+from tfparity.check import Outcome, judge, meaning, run_case
 from tfparity.dtypes import DTYPES
 from tfparity.inputs import Case
 from tfparity.opdb import SIGMOID, SOFTMAX
@@ -27,15 +27,25 @@ ANSWERS = {
              "softmax.nonfinite_row": "partial_nan", "softmax.small_normal": "flushed"},
     EIGEN: {"softmax.rank_6": "ok", "softmax.rank_0": "InvalidArgumentError",
             "softmax.nonfinite_row": "all_nan", "softmax.small_normal": "kept"},
+    XLA: {"softmax.rank_6": "ok", "softmax.rank_0": "ValueError",
+          "softmax.nonfinite_row": "all_nan", "softmax.small_normal": "kept"},
 }
+# A graph (and XLA) checks the rank when it is traced, before any kernel runs: ValueError.
+TRACED = {"softmax.rank_0": "ValueError"}
 
 
-def fed(kernels: dict[str, str], flushed: tuple[str, ...] = ("bfloat16", "float32", "float64")) -> Backend:
-    """A backend as the probe would report it for these softmax kernels per dtype."""
-    facts = {"tensorflow": "2.21.0", "device": "cpu", "mode": "eager",
+def answers(kernel: str, mode: str) -> dict[str, str]:
+    """What the probe hears from `kernel` in `mode`."""
+    return ANSWERS[XLA if mode == XLA else kernel] | (TRACED if mode != "eager" else {})
+
+
+def fed(kernels: dict[str, str], flushed: tuple[str, ...] = ("bfloat16", "float32", "float64"),
+        mode: str = "eager") -> Backend:
+    """A backend as the probe would report it for these softmax kernels per dtype, in `mode`."""
+    facts = {"tensorflow": "2.21.0", "device": "cpu", "mode": mode,
              "onednn": "on" if ONEDNN in kernels.values() else "off"}
     for dtype in DTYPES:
-        facts |= {f"{q}/{dtype}": a for q, a in ANSWERS[kernels.get(dtype, EIGEN)].items()}
+        facts |= {f"{q}/{dtype}": a for q, a in answers(kernels.get(dtype, EIGEN), mode).items()}
         facts[f"subnormal_results/{dtype}"] = "flushed" if dtype in flushed else "kept"
     return Backend(facts)
 
@@ -43,6 +53,8 @@ def fed(kernels: dict[str, str], flushed: tuple[str, ...] = ("bfloat16", "float3
 HALF_ON_ONEDNN = fed({"float16": ONEDNN, "bfloat16": ONEDNN, "float32": ONEDNN})  # AVX512-FP16 CPUs
 HALF_ON_EIGEN = fed({"bfloat16": ONEDNN, "float32": ONEDNN})                     # AVX512 without FP16
 NO_ONEDNN = fed({})                                                                # TF_ENABLE_ONEDNN_OPTS=0
+GRAPH = fed({"bfloat16": ONEDNN, "float32": ONEDNN}, mode="graph")                # tf.function
+XLA_MODE = fed({"bfloat16": ONEDNN, "float32": ONEDNN}, mode="xla")               # jit_compile=True
 
 
 def test_kernels_are_told_from_the_answers():
@@ -62,6 +74,39 @@ def test_fingerprints_tell_backends_apart_and_say_how():
         f"{q}/float16: {ANSWERS[EIGEN][q]} -> {ANSWERS[ONEDNN][q]}" for q in sorted(ANSWERS[EIGEN])]
 
 
+def test_the_mode_is_part_of_the_backend():
+    """A graph runs eager's kernels; under XLA no TF kernel runs. Each mode has its own fingerprint."""
+    assert GRAPH.kernel("softmax", "float32") == ONEDNN and GRAPH.kernel("softmax", "float64") == EIGEN
+    assert XLA_MODE.kernels()["softmax"] == dict.fromkeys(DTYPES, XLA)
+    assert GRAPH.fingerprint.startswith("cpu-graph-") and XLA_MODE.fingerprint.startswith("cpu-xla-")
+    assert len({b.fingerprint for b in (HALF_ON_EIGEN, GRAPH, XLA_MODE)}) == 3
+
+
+def _rank_0(backend: Backend, raised: str):
+    return _softmax_verdict(backend, np.float32(1.0), Outcome(error=meaning(raised), message="rank 0", raised=raised))
+
+
+def test_errors_compare_by_meaning_and_divergences_hold_in_their_modes():
+    """Rank-0 softmax: eagerly oneDNN aborts (a divergence measured in eager only); a graph or XLA
+    raises ValueError at trace, which means what impl's InvalidArgumentError means."""
+    eager = _rank_0(HALF_ON_EIGEN, "AbortedError")
+    assert eager.passed and eager.known == ("softmax_onednn_rank_0_aborts",)
+    for backend in (GRAPH, XLA_MODE):
+        traced = _rank_0(backend, "ValueError")
+        assert traced.passed and not traced.known, traced.describe()
+        aborted = _rank_0(backend, "AbortedError")  # eager's behaviour in a mode it was not measured in
+        assert not aborted.passed and "Aborted" in aborted.detail
+
+
+def test_a_kernel_limit_is_not_excused_where_the_kernel_does_not_run():
+    """Under XLA, rank 6 must be computed: TF aborting there is a finding, not the oneDNN limit."""
+    logits = np.ones((1, 1, 1, 1, 2, 3), np.float32)
+    aborted = Outcome(error="Aborted", message="Input dims must be <= 5 and >=1", raised="AbortedError")
+    assert _softmax_verdict(GRAPH, logits, aborted).passed
+    verdict = _softmax_verdict(XLA_MODE, logits, aborted)
+    assert not verdict.passed and not verdict.known
+
+
 def test_this_machines_backend_is_recognised():
     backend = current()
     kernels = backend.kernels()["softmax"]
@@ -69,7 +114,7 @@ def test_this_machines_backend_is_recognised():
     if ONEDNN in kernels.values():
         assert backend.facts["onednn"] == "on", "a oneDNN kernel ran, yet TF says oneDNN is off"
     for dtype, kernel in kernels.items():
-        for question, answer in ANSWERS[kernel].items():
+        for question, answer in answers(kernel, backend.mode).items():
             if question != "softmax.small_normal" or dtype != "float16":  # f16 results: unmeasured on oneDNN
                 assert backend.answer(question, dtype) == answer, (question, dtype, backend.summary())
 

@@ -29,7 +29,7 @@ def _report(failures: list[CheckResult], limit: int = 3) -> str:
 def test_sweep(record, dtype, candidate, recorder, shard):
     """Every rank, axis (and default), label kind and value regime, once (those of this shard)."""
     results = []
-    held = [case for case in sweep(record, dtype) if shard.holds(case)]
+    held = [case for case in sweep(record, dtype) if shard.holds(case) and profiles.sweeps(case)]
     for case in held:
         checks = run_case(record, case, candidate)
         recorder.add(checks, source="sweep")

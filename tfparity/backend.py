@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tfparity.dtypes import DTYPES
 
-ONEDNN, EIGEN, UNKNOWN = "onednn", "eigen", "unknown"
+ONEDNN, EIGEN, XLA, UNKNOWN = "onednn", "eigen", "xla", "unknown"
 # The instruction sets TF's kernel choice and Eigen's code paths read (oneDNN's default policy,
 # bf16 and f16 routing). They are part of the fingerprint, so two CPUs share one only when these
 # agree too; nothing decides a verdict on them: the probe's answers do.
@@ -66,7 +66,10 @@ class Backend:
         return self.facts.get(f"{question}/{dtype}", UNKNOWN)
 
     def kernel(self, op: str, dtype: str) -> str:
-        """The kernel `op` takes for `dtype`: the one whose signature the probe saw, else unknown."""
+        """The kernel `op` takes for `dtype`: the one whose signature the probe saw, else unknown.
+        Under XLA no TF kernel runs: XLA compiles the op itself."""
+        if self.mode == XLA:
+            return XLA
         found = [k.name for k in KERNELS if k.op == op and self.answer(k.question, dtype) == k.answer]
         return found[0] if len(found) == 1 else UNKNOWN
 

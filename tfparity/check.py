@@ -28,28 +28,38 @@ from tfparity.inputs import Case, cotangent
 from tfparity.misusedb import DIVERGES_BY, DIVERGING, MATCH, Misuse
 from tfparity.records import ERROR_PREFIX, Inputs, OpRecord
 
+# What an error means, whatever raised it: TF raises a ValueError (or TypeError) where a graph is
+# traced or an argument converted, an InvalidArgumentError where a kernel runs, for the same invalid input.
 _TF_CATEGORIES = {"InvalidArgumentError": "InvalidArgument", "ValueError": "InvalidArgument",
                   "TypeError": "InvalidArgument", "AbortedError": "Aborted"}
 
 
+def meaning(raised: str) -> str:
+    """What raising `raised` (a TF or impl error class) means: InvalidArgument, Aborted, ..."""
+    return _TF_CATEGORIES.get(raised, raised)
+
+
 @dataclass(frozen=True)
 class Outcome:
-    """What one side returned, or the category and message of what it raised."""
+    """What one side returned, or what it raised: its meaning (`error`, the category both sides
+    compare by), its class (`raised`) and message."""
 
     value: Any = None
     error: str | None = None
     message: str = ""
+    raised: str = ""
 
 
 def outcome(fn, *args, **kwargs) -> Outcome:
     try:
         return Outcome(fn(*args, **kwargs))
     except oracle.OracleError as error:
-        return Outcome(error=_TF_CATEGORIES.get(error.tf_class, error.tf_class), message=error.message)
+        return Outcome(error=meaning(error.tf_class), message=error.message,
+                       raised=error.tf_class)
     except impl.InvalidArgumentError as error:
-        return Outcome(error="InvalidArgument", message=str(error))
+        return Outcome(error="InvalidArgument", message=str(error), raised=type(error).__name__)
     except Exception as error:  # noqa: BLE001  (a candidate's crash is a finding, not a harness failure)
-        return Outcome(error=f"crash:{type(error).__name__}", message=str(error))
+        return Outcome(error=f"crash:{type(error).__name__}", message=str(error), raised=type(error).__name__)
 
 
 @dataclass(frozen=True)
@@ -68,8 +78,9 @@ class CheckResult:
     path: str = "single"  # how TF was called: single, batch (decided in a batch), confirmed (singly, after one)
     batch_spread: float = float("nan")  # TF's own batched-vs-single spread for the check, in budget shares
     batch_spread_ulp: float = float("nan")
-    tf_answer: str = ""  # `digest` of TF's answer (or what it raised): machines' answers compare by it
+    tf_answer: str = ""  # `digest` of TF's answer (or what it meant by raising): machines' answers compare by it
     candidate_answer: str = ""
+    tf_raised: str = ""  # the class TF raised (ValueError at a graph's trace, InvalidArgumentError in a kernel)
 
     @property
     def tf_error(self) -> bool:
@@ -117,7 +128,7 @@ class CheckResult:
 
 
 def digest(outcome: Outcome) -> str:
-    """A short fingerprint of an answer (dtype, shape and bytes), or of the error class raised."""
+    """A short fingerprint of an answer (dtype, shape and bytes), or of what raising meant."""
     if outcome.error:
         return f"raised {outcome.error}"
     if outcome.value is None:
@@ -144,9 +155,11 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
         detail = "" if mine.value is tf.value else f"gradient missing: candidate {mine.value is None}, TF {tf.value is None}"
         return CheckResult(case, check, tolerance, None, (), detail)
     got, want = np.asarray(mine.value), np.asarray(tf.value)
-    if got.shape != want.shape or got.dtype != want.dtype:
-        return CheckResult(case, check, tolerance, None, (),
-                           f"candidate {got.dtype}{list(got.shape)} vs TF {want.dtype}{list(want.shape)}")
+    if got.shape != want.shape or got.dtype != want.dtype:  # unless a divergence explains the whole case
+        covering = _covering(record, case, check, inputs, backend)
+        return CheckResult(case, check, tolerance, None, covering, "" if covering else
+                           f"candidate {got.dtype}{list(got.shape)} vs TF {want.dtype}{list(want.shape)}",
+                           tf_answer=digest(tf), candidate_answer=digest(mine))
     masks = [(name, mask[None]) for name, mask in explained(record, case, check, inputs, want.shape, backend)]
     scale = as_scale(scale, want.shape)
     ex = exact_of(record.exact, record.wide, check, inputs, axis, cotangent, want.dtype, scale)
@@ -158,13 +171,13 @@ def judge_raised(record: OpRecord, case: Case, check: str, inputs: Inputs, mine:
                  backend: Backend) -> tuple[CheckResult, bool]:
     """The verdict where a side raised: they must raise alike, or a known divergence covers the
     case; then (the second value) the candidate's value must meet the exact answer."""
-    covering = tuple(d.name for d in record.divergences_for(case, check, backend) if _covers_whole_case(d, case, inputs))
+    covering = _covering(record, case, check, inputs, backend)
     agree = mine.error == tf.error
     detail = "" if agree or covering else (
         f"candidate {mine.error or 'returned'} {mine.message[:120]!r} vs "
         f"TF {tf.error or 'returned'} {tf.message[:120]!r}")
     result = CheckResult(case, check, record.tolerance(check, case.dtype), None, () if agree else covering, detail,
-                         tf_answer=digest(tf), candidate_answer=digest(mine))
+                         tf_answer=digest(tf), candidate_answer=digest(mine), tf_raised=tf.raised)
     return result, bool(covering) and not mine.error and mine.value is not None
 
 
@@ -230,6 +243,11 @@ def _run_case(record: OpRecord, case: Case, candidate: ModuleType, backend: Back
             record, case, f"vjp_{name}", inputs,
             pick(mine_grads, name), pick(tf_grads, name), backend, scales.get(f"vjp_{name}", 0.0), ct))
     return results
+
+
+def _covering(record: OpRecord, case: Case, check: str, inputs: Inputs, backend: Backend) -> tuple[str, ...]:
+    """The divergences that explain `check` of `case` outright (TF raised, or answered in another shape)."""
+    return tuple(d.name for d in record.divergences_for(case, check, backend) if _covers_whole_case(d, case, inputs))
 
 
 def _covers_whole_case(divergence, case: Case, inputs: Inputs) -> bool:

@@ -46,23 +46,37 @@ def _axis(case: gen.Case) -> int:
 # --- divergences shared by several records ----------------------------------------------------
 
 ON_ONEDNN = on_kernel("softmax", ONEDNN)
+TRACED = frozenset({"graph", "xla"})  # the modes that trace a graph (XLA compiles one)
+TF_KERNELS = frozenset({"eager", "graph"})  # the modes where TF's own kernels run (XLA compiles its own code)
 
 ONEDNN_RANK_LIMIT = KnownDivergence(
     name="softmax_onednn_rank_limit",
-    what="tf.nn.softmax on its oneDNN kernel aborts for rank 0 and rank >= 6 (AbortedError "
-         "'Input dims must be <= 5 and >=1'); the Eigen kernel accepts rank >= 6 and raises "
-         "InvalidArgumentError for rank 0. impl computes any rank >= 1 and raises "
-         "InvalidArgumentError for rank 0. Which dtypes take oneDNN depends on the CPU and "
-         "TF's policy (f16 too on CPUs with AVX512-FP16): the probe decides.",
+    what="tf.nn.softmax on its oneDNN kernel aborts for rank >= 6 (AbortedError 'Input dims must "
+         "be <= 5 and >=1'), eagerly and in a graph; the Eigen kernel and XLA accept any rank >= 1, "
+         "as impl does. Which dtypes take oneDNN depends on the CPU and TF's policy (f16 too on "
+         "CPUs with AVX512-FP16): the probe decides.",
     dtypes=ALL,
     checks=frozenset({"value"}),
-    where=lambda case, inputs: not 1 <= np.ndim(inputs["logits"]) <= 5,
+    where=lambda case, inputs: np.ndim(inputs["logits"]) > 5,
     when=ON_ONEDNN,
     evidence=(
         Evidence("value", {"logits": np.arange(8, dtype=np.float32).reshape(2, 1, 1, 1, 1, 4)}, "AbortedError",
                  np.exp(np.arange(4.0)) / np.exp(np.arange(4.0)).sum() + np.zeros((2, 1, 1, 1, 1, 1))),
-        Evidence("value", {"logits": np.float32(1.0)}, "AbortedError", "InvalidArgumentError"),
     ),
+)
+
+ONEDNN_RANK_0_ABORTS = KnownDivergence(
+    name="softmax_onednn_rank_0_aborts",
+    what="Eagerly, tf.nn.softmax of a rank-0 input on its oneDNN kernel aborts (AbortedError, the "
+         "kernel's rank check) where the Eigen kernel raises InvalidArgumentError, as impl does. In "
+         "a graph and under XLA the shape check at trace time raises ValueError first, which "
+         "means the same as InvalidArgumentError.",
+    dtypes=ALL,
+    checks=frozenset({"value"}),
+    where=lambda case, inputs: np.ndim(inputs["logits"]) == 0,
+    when=ON_ONEDNN,
+    modes=frozenset({"eager"}),
+    evidence=(Evidence("value", {"logits": np.float32(1.0)}, "AbortedError", "InvalidArgumentError"),),
 )
 
 ONEDNN_ZEROES_SMALL_NORMALS = KnownDivergence(
@@ -282,6 +296,7 @@ SOFTMAX = OpRecord(
     scales=_softmax_scales,
     divergences=(
         ONEDNN_RANK_LIMIT,
+        ONEDNN_RANK_0_ABORTS,
         ONEDNN_ZEROES_SMALL_NORMALS,
         KnownDivergence(
             name="softmax_nonfinite_row_partial_nan",
@@ -399,6 +414,7 @@ SOFTMAX_CE = OpRecord(
                 np.isneginf(inputs["logits"].astype(np.float64))
                 & (np.broadcast_to(inputs["labels"], inputs["logits"].shape) == 0),
                 _axis(case)),
+            modes=TF_KERNELS,
             evidence=(Evidence("value", {"labels": np.array([[0.0, 0.0, 1.0]], np.float32),
                                          "logits": np.array([[-np.inf, 0.0, 1.0]], np.float32)},
                                np.array([np.nan], np.float32), np.array([np.log1p(np.exp(-1.0))])),),
@@ -454,19 +470,41 @@ SOFTMAX_CE = OpRecord(
             evidence=(Evidence("vjp_logits", {"labels": np.array([[1.0, 1.0, 0.0]]),
                                               "logits": np.array([[1.0, 2.0, 3.0]])},
                                np.array([[-0.9099694268296196, -0.7552715289452023, 0.6652409557748218]]),
-                               2 * np.exp([[1.0, 2.0, 3.0]]) / np.exp([1.0, 2.0, 3.0]).sum() - [[1.0, 1.0, 0.0]]),),
+                               2 * np.exp([[1.0, 2.0, 3.0]]) / np.exp([1.0, 2.0, 3.0]).sum() - [[1.0, 1.0, 0.0]],
+                               tf_in={"xla": np.array([[-0.9099694268296196, -0.7552715289452023,
+                                                        0.6652409557748219]])}),),
+        ),
+        KnownDivergence(
+            name="softmax_ce_rank_0_index_error",
+            what="In a graph (and under XLA) softmax_cross_entropy_with_logits of rank-0 logits fails in "
+                 "TF's own Python with IndexError ('list index out of range', indexing the static "
+                 "shape) where eagerly it raises InvalidArgumentError; impl raises InvalidArgumentError.",
+            dtypes=ALL,
+            checks=frozenset({"value"}),
+            where=lambda case, inputs: np.ndim(inputs["logits"]) == 0,
+            modes=TRACED,
+            evidence=(Evidence("value", {"labels": np.float32(1.0), "logits": np.float32(0.0)},
+                               "IndexError", "InvalidArgumentError"),),
         ),
         KnownDivergence(
             name="softmax_ce_broadcast_labels_no_gradient",
             what="TF accepts labels broadcast against the logits (e.g. [1, C] with [N, C]) in the "
-                 "forward pass, but its gradient raises InvalidArgumentError (a Reshape to the "
-                 "labels' shape). impl returns both gradients, the labels' summed over the broadcast.",
+                 "forward pass, but has no usable gradient for them: eagerly and under XLA it raises "
+                 "InvalidArgumentError (a Reshape to the labels' shape). In a graph whose dimensions "
+                 "are unknown the Reshape runs with the shapes it is given: labels of the logits' rank "
+                 "raise as eagerly, labels of lower rank ([C] with [N, C]) get a gradient of the "
+                 "logits' size and the wrong shape ([N * C]), with no error. impl returns both "
+                 "gradients, the labels' summed over the broadcast.",
             dtypes=ALL,
             checks=frozenset({"vjp_logits", "vjp_labels"}),
             where=lambda case, inputs: case.broadcast and inputs["labels"].shape != inputs["logits"].shape,
             evidence=(Evidence("vjp_logits", {"labels": np.array([[0.2, 0.3, 0.5]], np.float32),
                                               "logits": np.zeros((2, 3), np.float32)},
-                               "InvalidArgumentError", np.tile(1 / 3 - np.array([0.2, 0.3, 0.5]), (2, 1))),),
+                               "InvalidArgumentError", np.tile(1 / 3 - np.array([0.2, 0.3, 0.5]), (2, 1))),
+                      Evidence("vjp_labels", {"labels": np.array([0.5, 0.5, 0.5], np.float32),
+                                              "logits": np.zeros((2, 3), np.float32)},
+                               "InvalidArgumentError", np.full(3, 2 * np.log(3.0)),
+                               tf_in={"graph": np.full(6, np.log(3.0), np.float32)})),
         ),
         FLUSHES_SUBNORMALS,
     ),
@@ -584,6 +622,7 @@ INTERMEDIATE_OVERFLOW = KnownDivergence(
     dtypes=ALL,
     checks=frozenset({"value", "vjp_labels", "vjp_pos_weight"}),
     where=_intermediate_overflow,
+    modes=TF_KERNELS,
     evidence=(Evidence("value", {"labels": np.array([1.9605854], np.float32),
                                  "logits": np.array([2.7581132e38], np.float32)},
                        np.array([-np.inf], np.float32), np.array([(1 - 1.9605854) * 2.7581132e38])),),
@@ -606,10 +645,27 @@ POS_WEIGHT_SUM_OVERFLOW = KnownDivergence(
     dtypes=ALL,
     checks=frozenset({"vjp_pos_weight"}),
     where=_pos_weight_sum_overflow,
+    modes=TF_KERNELS,
     evidence=(Evidence("vjp_pos_weight", {"labels": np.array([1.0, 1.0, -1.0], np.float16),
                                           "logits": np.full(3, -40000.0, np.float16),
                                           "pos_weight": np.float16(1.0)},
                        np.float16(np.inf), np.float64(40000.0)),),
+)
+
+SHAPE_CHECK_STATIC_ONLY = KnownDivergence(
+    name="binary_ce_shape_check_at_trace_only",
+    what="sigmoid_cross_entropy_with_logits (and weighted CE) check that labels and logits have one "
+         "shape on their static shapes only. Eagerly those are the tensors' shapes, so labels "
+         "[1, 3] against logits [2, 3] raise ValueError; in a graph (or XLA) whose dimensions are "
+         "unknown, as a Keras model's batch dimension is, the check passes and TF broadcasts the "
+         "labels silently. impl refuses, as eager TF does.",
+    dtypes=ALL,
+    checks=frozenset({"value"}),
+    where=lambda case, inputs: np.shape(inputs["labels"]) != np.shape(inputs["logits"]),
+    modes=TRACED,
+    evidence=(Evidence("value", {"labels": np.array([[1.0, 0.0, 1.0]], np.float32),
+                                 "logits": np.zeros((2, 3), np.float32)},
+                       np.full((2, 3), np.log(2.0), np.float32), "InvalidArgumentError"),),
 )
 
 INFINITE_LOGIT_WHAT = (
@@ -649,6 +705,7 @@ SIGMOID_CE = OpRecord(
                                np.array([0.0, 0.0, np.inf])),),
         ),
         INTERMEDIATE_OVERFLOW,
+        SHAPE_CHECK_STATIC_ONLY,
         FLUSHES_SUBNORMALS,
     ),
     errors=_binary_errors() + (
@@ -689,6 +746,7 @@ WEIGHTED_CE = OpRecord(
         ),
         INTERMEDIATE_OVERFLOW,
         POS_WEIGHT_SUM_OVERFLOW,
+        SHAPE_CHECK_STATIC_ONLY,
         KnownDivergence(
             name="weighted_ce_grad_at_zero_logit",
             what="TF builds the loss from abs(x) and relu(-x), whose gradients are 0 at x = 0, so its "

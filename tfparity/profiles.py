@@ -1,4 +1,5 @@
-"""Hypothesis profiles: `ci` (the default: derandomized, no database) and `thorough`.
+"""Hypothesis profiles: `ci` (the default: derandomized, no database), `quick` (ci's short form,
+for TF's slower modes) and `thorough`.
 
 Choose with `--hypothesis-profile=thorough` or `TFPARITY_PROFILE=thorough`.
 """
@@ -10,14 +11,22 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tfparity.inputs import Case
+from tfparity.shards import Shard
+
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
 settings.register_profile("ci", derandomize=True, database=None, max_examples=60, print_blob=True, **_COMMON)
+settings.register_profile("quick", derandomize=True, database=None, max_examples=20, print_blob=True, **_COMMON)
 settings.register_profile("thorough", max_examples=2000, **_COMMON)
-
+PROFILES = ("ci", "quick", "thorough")
+DERANDOMIZED = frozenset({"ci", "quick"})  # the same cases on every run: no seed to give
 
 # The batched fuzz's examples per op and dtype: each carries `stacking.SIZE` (128) cases, so ci
 # checks 1,024 fuzzed cases per op and dtype and thorough 6,400.
-FUZZ_EXAMPLES = {"ci": 8, "thorough": 50}
+FUZZ_EXAMPLES = {"ci": 8, "quick": 2, "thorough": 50}
+# The part of the sweep a profile checks, chosen by case id (as shards are): quick keeps a
+# quarter, every op and dtype still swept over ranks, axes, label kinds and regimes.
+SWEEP_PART = {"quick": Shard(1, 4)}
 _active = ["ci"]
 
 
@@ -30,6 +39,12 @@ def load(name: str) -> None:
 def fuzz_examples() -> int:
     """The batched fuzz's examples under the loaded profile."""
     return FUZZ_EXAMPLES.get(_active[0], settings.default.max_examples)
+
+
+def sweeps(case: Case) -> bool:
+    """Whether the loaded profile's sweep checks `case`."""
+    part = SWEEP_PART.get(_active[0])
+    return part is None or part.holds(case)
 
 
 def selected(config: pytest.Config) -> str:

@@ -1,0 +1,97 @@
+"""How the oracle runs TF: eagerly, as a graph (`tf.function`), or compiled by XLA (`jit_compile`).
+
+The mode comes from `TFPARITY_MODE` (`eager` by default), so every process of a run (pytest-xdist
+workers, `tfparity replay`) runs TF the same way. In `graph` and `xla` an op (or an op's
+value-and-gradients body) becomes one `tf.function` per dtype, rank and Python argument (the
+axis, a Python list), with an input signature whose dimensions are unknown, as a Keras model's
+batch dimension is: traced once per signature, never per case, and the same graph whatever ran
+before it. XLA still compiles once per concrete shape (it has no other kind). The gradients are
+computed inside the function, as a graph's symbolic gradients or XLA's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where a function is built: the mode names are read without TensorFlow
+    import tensorflow as tf
+
+ENV = "TFPARITY_MODE"
+# mode -> tf.function's jit_compile (None: no function at all)
+MODES: dict[str, bool | None] = {"eager": None, "graph": False, "xla": True}
+_FUNCTIONS: dict[tuple, Callable] = {}
+
+
+def current() -> str:
+    """This process's mode; an unknown name is refused, never run as another mode."""
+    mode = os.environ.get(ENV, "eager")
+    if mode not in MODES:
+        raise ValueError(f"{ENV}={mode!r}: the oracle's modes are {', '.join(MODES)}")
+    return mode
+
+
+def call(fn: Callable, *args: object, **kwargs: object) -> object:
+    """`fn(*args, **kwargs)` as this mode runs it."""
+    jit_compile = MODES[current()]
+    return fn(*args, **kwargs) if jit_compile is None else _call(fn, jit_compile, *args, **kwargs)
+
+
+def _call(fn: Callable, jit_compile: bool, *args: object, **kwargs: object) -> object:
+    import tensorflow as tf
+
+    # As tf.function takes its arguments: tensors and NumPy values (in lists too) are inputs,
+    # other Python values (the axis, a Python float) are constants of the trace.
+    named = tf.nest.map_structure(_as_input, {f"arg{i}": a for i, a in enumerate(args)} | kwargs)
+    leaves = tf.nest.flatten(named)
+    tensors = [v for v in leaves if isinstance(v, tf.Tensor)]
+    key = (fn, jit_compile, len(args), repr(tf.nest.map_structure(_signature, named)))
+    if key not in _FUNCTIONS:
+        _FUNCTIONS[key] = _function(fn, jit_compile, len(args), named)
+    return _FUNCTIONS[key](*tensors)
+
+
+def _as_input(value: object) -> object:
+    import numpy as np
+    import tensorflow as tf
+
+    return tf.constant(value) if isinstance(value, (np.ndarray, np.generic)) else value
+
+
+def _signature(value: object) -> object:
+    """What keys a trace: a tensor's dtype and rank, any other value itself."""
+    import tensorflow as tf
+
+    return ("tensor", value.dtype.name, value.shape.rank) if isinstance(value, tf.Tensor) else value
+
+
+def _function(fn: Callable, jit_compile: bool, positional: int, named: dict) -> Callable:
+    """`fn` as a tf.function of the tensors in `named` alone, over any dimensions of their ranks."""
+    import tensorflow as tf
+
+    leaves = tf.nest.flatten(named)
+    slots = [i for i, v in enumerate(leaves) if isinstance(v, tf.Tensor)]
+
+    def bound(*values: tf.Tensor) -> object:
+        filled = list(leaves)
+        for i, value in zip(slots, values, strict=True):
+            filled[i] = value
+        given = tf.nest.pack_sequence_as(named, filled)
+        leading = [given.pop(f"arg{i}") for i in range(positional)]
+        return fn(*leading, **given)
+
+    bound.__name__ = getattr(fn, "__name__", "op")
+    signature = [tf.TensorSpec([None] * leaves[i].shape.rank, leaves[i].dtype) for i in slots]
+    return tf.function(bound, input_signature=signature, autograph=False, jit_compile=jit_compile)
+
+
+def output(fn: Callable, **kwargs: object) -> tf.Tensor:
+    """`fn`'s output for these inputs, for its shape and dtype: from a graph (a cached trace, no
+    compile), or in this mode where a graph refuses them (XLA takes a rank oneDNN does not)."""
+    import tensorflow as tf
+
+    try:
+        return _call(fn, False, **kwargs)
+    except (tf.errors.OpError, ValueError, TypeError):
+        return call(fn, **kwargs)

@@ -1,0 +1,114 @@
+"""TF's execution modes: the oracle in eager, graph and XLA, errors compared by meaning, and
+(marked `e2e`) the three modes run and merged into one table of TF against TF."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import oracle
+from oracle import modes
+from reports import across, output
+from tests.test_reports import tfparity
+from tfparity.check import meaning
+
+
+@pytest.fixture(params=["graph", "xla"])
+def traced(request, monkeypatch) -> str:
+    """The oracle in a mode that traces a graph (restored afterwards)."""
+    monkeypatch.setenv(modes.ENV, request.param)
+    return request.param
+
+
+def test_an_unknown_mode_is_refused(monkeypatch):
+    monkeypatch.setenv(modes.ENV, "jit")
+    with pytest.raises(ValueError, match="modes are eager, graph, xla"):
+        modes.current()
+
+
+def test_one_trace_per_signature_not_per_case(traced):
+    """Shapes of one rank share a trace; another rank, dtype or axis is another signature."""
+    before = len(modes._FUNCTIONS)
+    for n in range(2, 7):
+        oracle.softmax(np.ones((n, n + 1), np.float32))
+    assert len(modes._FUNCTIONS) - before <= 1
+    oracle.softmax(np.ones((2, 3), np.float32), axis=0)
+    oracle.softmax(np.ones(3, np.float64))
+    assert len(modes._FUNCTIONS) - before <= 3
+    traces = [f.experimental_get_tracing_count() for f in modes._FUNCTIONS.values()]
+    assert max(traces) == 1, traces
+
+
+def test_a_case_gets_the_same_graph_whatever_ran_before(traced):
+    """A trace is keyed by dtype and rank alone, so a case's answer does not depend on history
+    (tf.function's reduce_retracing would generalize to unknown rank after a few shapes)."""
+    x = np.array([[-65.5, 30.9, 64.7, 70.1, -16.8]], np.float32)
+    first = oracle.softmax_vjp(np.ones_like(x), logits=x)
+    for shape in ((3,), (2, 2, 2), (4, 1)):
+        oracle.softmax_vjp(np.ones(shape, np.float32), logits=np.ones(shape, np.float32))
+    again = oracle.softmax_vjp(np.ones_like(x), logits=x)
+    np.testing.assert_array_equal(first.value, again.value)
+    np.testing.assert_array_equal(first["logits"], again["logits"])
+
+
+def test_inputs_are_taken_as_tf_function_takes_them(traced):
+    """NumPy values in a list are tensors (a float64 list stays float64, as eagerly); a Python
+    int list is an int32 constant, refused as eagerly."""
+    assert oracle.softmax([np.float64(1.0), np.float64(2.0)]).dtype == np.float64
+    with pytest.raises(oracle.OracleError) as raised:
+        oracle.softmax([1, 2])
+    assert meaning(raised.value.tf_class) == "InvalidArgument"
+
+
+def test_errors_raised_at_trace_mean_what_kernels_raise(traced):
+    """Rank-0 softmax: a graph's shape check raises ValueError at trace, eager's Eigen kernel
+    InvalidArgumentError: the same meaning."""
+    with pytest.raises(oracle.OracleError) as raised:
+        oracle.softmax(np.float64(1.0))
+    assert raised.value.tf_class == "ValueError" and meaning("ValueError") == meaning("InvalidArgumentError")
+
+
+def test_the_cotangent_is_drawn_for_the_shape_the_mode_gives(traced):
+    """A VJP whose cotangent is a function of the output's shape, in a graph: drawn for TF's shape."""
+    shapes = []
+    grads = oracle.softmax_cross_entropy_with_logits_vjp(
+        lambda shape: shapes.append(shape) or np.ones(shape, np.float32),
+        labels=np.full((2, 3), 1 / 3, np.float32), logits=np.zeros((2, 3), np.float32))
+    assert shapes == [(2,)] and grads["logits"].shape == (2, 3)
+
+
+@pytest.mark.parametrize("kind, sides, named", [
+    (across.OUTCOME, ("eager", "xla", "onednn", "xla", "raised Aborted", "0f3a", "AbortedError", ""),
+     "softmax float32: eager onednn on a, xla on b; TF raised Aborted (AbortedError) on a, answered on b"),
+    (across.ERROR_CLASS, ("eager", "graph", "eigen", "eigen", "raised InvalidArgument", "raised InvalidArgument",
+                          "InvalidArgumentError", "ValueError"),
+     ("softmax float32: eager eigen on a, graph eigen on b; both InvalidArgument by meaning: "
+      "InvalidArgumentError on a, ValueError on b")),
+    (across.VALUES, ("eager", "eager", "eigen", "onednn", "1a", "2b", "", ""), "softmax float32: eigen on a, onednn on b"),
+])
+def test_differences_are_named_by_mode_kernel_and_what_was_raised(kind, sides, named):
+    mode_a, mode_b, kernel_a, kernel_b, answer_a, answer_b, raised_a, raised_b = sides
+    assert across._named("softmax", "float32", kind, mode_a, mode_b, kernel_a, kernel_b, answer_a, answer_b,
+                         raised_a, raised_b) == named
+
+
+@pytest.mark.e2e
+def test_three_modes_run_and_merge_into_tf_against_tf(tmp_path):
+    """Softmax f32 in eager, graph and XLA: each run passes (the divergences of each mode hold
+    where measured), and the merged table names the modes' disagreements of the issue's table."""
+    done = tfparity("run", "--ops", "softmax", "--dtypes", "float32", "--mode", "eager", "graph", "xla",
+                    "--out", str(tmp_path), env={"TF_ENABLE_ONEDNN_OPTS": "1"})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    table = pd.read_csv(tmp_path / output.ACROSS, keep_default_na=False)
+    assert set(zip(table["mode_a"], table["mode_b"], strict=True)) >= {("eager", "xla"), ("graph", "xla")}
+    eager_xla = table[(table["mode_a"] == "eager") & (table["mode_b"] == "xla")]
+    rank_6 = eager_xla[eager_xla["named"].str.contains("raised Aborted \\(AbortedError\\) on a, answered on b")]
+    assert len(rank_6) and rank_6["spec"].str.contains(r"shape=\(\d+, \d+, \d+, \d+, \d+, \d+\)").all()
+    assert eager_xla["known_divergence_a"].str.contains("softmax_nonfinite_row_partial_nan").any()
+    rank_0 = table[table["kind"] == across.OUTCOME]["named"].str.contains("raised Aborted \\(AbortedError\\) on a, raised "
+                                                                           "InvalidArgument \\(ValueError\\) on b")
+    assert rank_0.any(), table["named"].unique()
+    assert table["replay_b"].str.startswith("tfparity replay ").all()
+    replayed = tfparity(*table["replay_b"].iloc[0].split()[1:])
+    assert replayed.returncode == 0 and "TF mode: " in replayed.stdout
