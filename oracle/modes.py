@@ -21,7 +21,12 @@ if TYPE_CHECKING:  # imported where a function is built: the mode names are read
 ENV = "TFPARITY_MODE"
 # mode -> tf.function's jit_compile (None: no function at all)
 MODES: dict[str, bool | None] = {"eager": None, "graph": False, "xla": True}
+# XLA's CPU executables each map ~13-40 memory regions, never unmapped while TF's context lives: a
+# ci run compiles thousands and a worker hit Linux's vm.max_map_count (65,530) and segfaulted.
+# After this many compiles the context is reset (measured: the maps return to their start).
+COMPILES_KEPT = 400
 _FUNCTIONS: dict[tuple, Callable] = {}
+_COMPILED: set[tuple] = set()
 
 
 def current() -> str:
@@ -47,9 +52,26 @@ def _call(fn: Callable, jit_compile: bool, *args: object, **kwargs: object) -> o
     leaves = tf.nest.flatten(named)
     tensors = [v for v in leaves if isinstance(v, tf.Tensor)]
     key = (fn, jit_compile, len(args), repr(tf.nest.map_structure(_signature, named)))
+    if jit_compile:
+        _compiling((key, *(tuple(t.shape) for t in tensors)))
     if key not in _FUNCTIONS:
         _FUNCTIONS[key] = _function(fn, jit_compile, len(args), named)
     return _FUNCTIONS[key](*tensors)
+
+
+def _compiling(shapes: tuple) -> None:
+    """Count XLA's compiles (one per concrete shape); past COMPILES_KEPT release them all."""
+    if shapes in _COMPILED:
+        return
+    if len(_COMPILED) >= COMPILES_KEPT:
+        from tensorflow.python.eager import (
+            context,  # private: TF's own tests reset it between tests
+        )
+
+        _FUNCTIONS.clear()
+        _COMPILED.clear()
+        context._reset_context()
+    _COMPILED.add(shapes)
 
 
 def _as_input(value: object) -> object:

@@ -111,3 +111,14 @@ def _named(op: str, dtype: str, kind: str, mode_a: str, mode_b: str, kernel_a: s
     if kind == ERROR_CLASS:
         return f"{op} {dtype}: {sides}; both {answer_a.removeprefix('raised ')} by meaning: {raised_a} on a, {raised_b} on b"
     return f"{op} {dtype}: {sides}" + (f"; TF {said['a']} on a, {said['b']} on b" if kind == OUTCOME else "")
+
+
+def outcomes(table: pd.DataFrame) -> pd.DataFrame:
+    """The differences where a side raised (or raised another class), each named once per pair
+    with its count, the divergences known on each side, and its first case to replay."""
+    raised = table[table["kind"] != VALUES]
+    keys = ["machine_a", "machine_b", "op", "dtype", "check", "kind", "named"]
+    return raised.groupby(keys, sort=True).agg(
+        cases=("case_id", "size"), known_divergence_a=("known_divergence_a", "first"),
+        known_divergence_b=("known_divergence_b", "first"), spec=("spec", "first"),
+        replay_a=("replay_a", "first"), replay_b=("replay_b", "first")).reset_index()

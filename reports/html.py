@@ -98,17 +98,24 @@ def _machines(run: dict, rows: pd.DataFrame) -> list[str]:
 
 
 def _across(run: dict, rows: pd.DataFrame) -> str:
-    """TF against TF across the report's machines (merged reports of several backends)."""
+    """TF against TF across the report's machines or modes (merged reports of several backends)."""
     machines = run.get("machines") or {}
     if len(machines) < 2:
         return ""
     table = across.compared(rows, machines)
-    return ("<h2>TF against TF across machines</h2><p>The same cases, answered by TF on each machine. "
-            "<code>tf_differs</code>: cases whose TF answer differs (by digest); <code>ulp_apart_high</code>: "
+    outcomes = across.outcomes(across.table(rows, machines))
+    return ("<h2>TF against TF across machines and modes</h2><p>The same cases, answered by TF on each backend "
+            "(a machine's kernels, or TF's mode: eager, graph, XLA). "
+            "<code>tf_differs</code>: cases whose TF answer differs (by digest; an error by its meaning); "
+            "<code>error_class_differs</code>: both raised with one meaning but another class (a graph's "
+            "trace-time ValueError for a kernel's InvalidArgumentError); <code>ulp_apart_high</code>: "
             "the widest apart (bounded through the candidate's answer, exact where TF equals it on one side; "
             "see <code>tf_across_machines.csv</code> for every case with its replay); <code>a_nearer</code> / "
-            "<code>b_nearer</code>: whose TF was nearer the exact answer; <code>named</code>: the kernels TF "
-            "chose on each.</p>" + table.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep=""))
+            "<code>b_nearer</code>: whose TF was nearer the exact answer; <code>named</code>: the mode and "
+            "kernel TF ran on each.</p>" + table.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep="")
+            + ("<h3>Where one side raised, or raised another class</h3><p>Each difference once, with the known "
+               "divergences that explain it on each side and one case to replay.</p>"
+               + outcomes.to_html(index=False, na_rep="") if len(outcomes) else ""))
 
 
 def _backend(backend: dict) -> str:

@@ -1,4 +1,5 @@
-"""Every known divergence is checked on this machine's backend, where it applies and where it does not.
+"""Every known divergence is checked on this machine's backend, in each of TF's modes (eager,
+graph, XLA), where it applies and where it does not.
 
 Where a divergence applies to its evidence (the probe says so for the evidence's dtype), TF must
 still give what was measured; where it does not, TF must give the exact answer, within the op's
@@ -14,6 +15,8 @@ import pytest
 
 import impl
 import oracle
+from oracle.modes import ENV as MODE_ENV
+from oracle.modes import MODES
 from tfparity.backend import current
 from tfparity.check import meaning
 from tfparity.compare import Tolerance, compare
@@ -41,8 +44,11 @@ def _outcome(fn, *args):
         return error
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("key", KEYS)
-def test_tf_diverges_exactly_where_the_probe_says(key):
+def test_tf_diverges_exactly_where_the_probe_says(key, mode, monkeypatch):
+    """In each of TF's modes, whatever mode the run is in."""
+    monkeypatch.setenv(MODE_ENV, mode)
     record, divergence, evidence = EVIDENCE[key]
     backend = current()
     applies = divergence.applies(backend, _dtype(evidence))

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -112,3 +114,25 @@ def test_three_modes_run_and_merge_into_tf_against_tf(tmp_path):
     assert table["replay_b"].str.startswith("tfparity replay ").all()
     replayed = tfparity(*table["replay_b"].iloc[0].split()[1:])
     assert replayed.returncode == 0 and "TF mode: " in replayed.stdout
+
+
+def _maps() -> int:
+    with open("/proc/self/maps") as maps:
+        return sum(1 for _ in maps)
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="counts Linux memory maps")
+def test_xla_releases_its_executables_before_the_process_runs_out_of_maps(monkeypatch):
+    """XLA maps memory for every compiled shape: past COMPILES_KEPT compiles the oracle resets TF's
+    context, so a long run's memory maps stay bounded, and the answers do not change."""
+    monkeypatch.setenv(modes.ENV, "xla")
+    monkeypatch.setattr(modes, "COMPILES_KEPT", 20)
+    x = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
+    first = oracle.softmax(x)
+    start = _maps()
+    counts = []
+    for n in range(2, 202):  # kept, ~13 maps each: ~2,600 more maps
+        oracle.softmax(np.ones((n, 5), np.float32))
+        counts.append(_maps())
+    assert max(counts) - start < 40 * modes.COMPILES_KEPT, (start, max(counts))
+    np.testing.assert_array_equal(oracle.softmax(x), first)

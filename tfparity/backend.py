@@ -124,9 +124,15 @@ def cpu_flags() -> str:
     return " ".join(f for f in CPU_FLAGS if f in present) or "none"
 
 
-@functools.cache
 def current() -> Backend:
-    """This process's backend, probed once (importing TensorFlow)."""
+    """This process's backend in the oracle's mode, probed once per mode (importing TensorFlow)."""
+    from oracle import modes
+
+    return _probed(modes.current())
+
+
+@functools.cache
+def _probed(mode: str) -> Backend:
     from oracle import probe
 
     return Backend(probe.observe(DTYPES) | {"cpu_flags": cpu_flags()})

@@ -547,10 +547,27 @@ SPARSE_CE = OpRecord(
     vjp_tolerance=measured(1, f16="0", bf16="0.5", f32="0.55", f64="0.31",
                              derived={"float16": (0.125, 0.0)}),
     scales=_sparse_ce_scales,
-    divergences=(FLUSHES_SUBNORMALS,),
+    divergences=(
+        KnownDivergence(
+            name="sparse_ce_label_out_of_range_nan_under_xla",
+            what="Under XLA a label outside [0, classes) is not refused: its example's loss and logits "
+                 "gradient are nan (as on GPU), where TF's CPU kernel raises InvalidArgumentError "
+                 "('Received a label value of 4 which is outside the valid range of [0, 4)'), eagerly "
+                 "and in a graph, and impl does too.",
+            dtypes=ALL,
+            checks=frozenset({"value", "vjp_logits"}),
+            where=lambda case, inputs: bool(np.any((np.asarray(inputs["labels"]) < 0)
+                                                   | (np.asarray(inputs["labels"]) >= np.shape(inputs["logits"])[-1]))),
+            modes=frozenset({"xla"}),
+            evidence=(Evidence("value", {"labels": np.array([0, 4], np.int32), "logits": np.ones((2, 4), np.float32)},
+                               np.array([np.log(4.0), np.nan], np.float32), "InvalidArgumentError"),),
+        ),
+        FLUSHES_SUBNORMALS,
+    ),
     errors=(
         ErrorInput("label_past_last_class", lambda dtype: {"labels": np.array([0, 4], np.int32),
-                                                          "logits": np.ones((2, 4), dtype)}, tf_raises=True),
+                                                          "logits": np.ones((2, 4), dtype)}, tf_raises=True,
+                   tf_raises_in={"xla": False}),
         ErrorInput("label_last_class", lambda dtype: {"labels": np.array([0, 3], np.int32),
                                                      "logits": np.arange(8).reshape(2, 4).astype(dtype)},
                    tf_raises=False),
@@ -562,7 +579,8 @@ SPARSE_CE = OpRecord(
         convention("python_int_label", labels=1, logits=[1.0, 2.0, 3.0]),
         convention("numpy_int64_scalar_label", labels=np.int64(1), logits=np.array([1.0, 2.0, 3.0])),
         ErrorInput("negative_label", lambda dtype: {"labels": np.array([0, -1], np.int64),
-                                                   "logits": np.ones((2, 4), dtype)}, tf_raises=True),
+                                                   "logits": np.ones((2, 4), dtype)}, tf_raises=True,
+                   tf_raises_in={"xla": False}),
         ErrorInput("labels_wrong_rank", lambda dtype: {"labels": np.array([[0, 1]], np.int32),
                                                       "logits": np.ones((2, 4), dtype)}, tf_raises=True),
         ErrorInput("labels_wrong_shape", lambda dtype: {"labels": np.array([0, 1, 1], np.int32),
@@ -587,7 +605,8 @@ def _binary_errors(**more) -> tuple[ErrorInput, ...]:
                               "logits": np.ones(logits, dtype)} | {k: np.asarray(v, dtype) for k, v in more.items()}
     return (
         ErrorInput("shapes_mismatch", kwargs((3,), (2,)), tf_raises=True),
-        ErrorInput("labels_broadcast", kwargs((1, 3), (2, 3)), tf_raises=True),
+        # a graph with unknown dimensions checks shapes at trace only (binary_ce_shape_check_at_trace_only)
+        ErrorInput("labels_broadcast", kwargs((1, 3), (2, 3)), tf_raises=True, tf_raises_in=dict.fromkeys(TRACED, False)),
         ErrorInput("integer_logits", lambda dtype: {"labels": np.ones((2, 3), np.int32),
                                                     "logits": np.ones((2, 3), np.int32)}
                    | {k: np.int32(1) for k in more}, tf_raises=True),
@@ -747,6 +766,20 @@ WEIGHTED_CE = OpRecord(
         INTERMEDIATE_OVERFLOW,
         POS_WEIGHT_SUM_OVERFLOW,
         SHAPE_CHECK_STATIC_ONLY,
+        KnownDivergence(
+            name="weighted_ce_pos_weight_grad_nan_at_neg_inf_logit",
+            what="The pos_weight gradient at a -inf logit with label 0 is nan: TF forms z * softplus(-x) "
+                 "= 0 * inf. The term is absent there (z = 0), so the exact gradient is the other "
+                 "elements' sum, which impl gives. In every mode; eagerly and in a graph the "
+                 "intermediate-overflow divergence covers it too, under XLA only this one.",
+            dtypes=ALL,
+            checks=frozenset({"vjp_pos_weight"}),
+            where=lambda case, inputs: np.isneginf(f64(inputs, "logits")) & (f64(inputs, "labels") == 0),
+            evidence=(Evidence("vjp_pos_weight", {"labels": np.array([0.0, 1.0], np.float32),
+                                                  "logits": np.array([-np.inf, 1.0], np.float32),
+                                                  "pos_weight": np.float32(2.0)},
+                               np.float32(np.nan), np.float64(np.log1p(np.exp(-1.0)))),),
+        ),
         KnownDivergence(
             name="weighted_ce_grad_at_zero_logit",
             what="TF builds the loss from abs(x) and relu(-x), whose gradients are 0 at x = 0, so its "

@@ -85,6 +85,11 @@ class ErrorInput:
     kwargs: Callable[[np.dtype], dict[str, object]]
     tf_raises: bool
     per_dtype: bool = True
+    tf_raises_in: Mapping[str, bool] = field(default_factory=dict)  # the modes where TF does otherwise
+
+    def raises(self, mode: str) -> bool:
+        """Whether TF raises for this input in `mode`."""
+        return self.tf_raises_in.get(mode, self.tf_raises)
 
 
 @dataclass(frozen=True)
