@@ -64,9 +64,8 @@ def _compiling(shapes: tuple) -> None:
     if shapes in _COMPILED:
         return
     if len(_COMPILED) >= COMPILES_KEPT:
-        from tensorflow.python.eager import (
-            context,  # private: TF's own tests reset it between tests
-        )
+        # private, as TF's own tests use it between tests: it drops every compiled executable
+        from tensorflow.python.eager import context
 
         _FUNCTIONS.clear()
         _COMPILED.clear()

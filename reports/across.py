@@ -51,12 +51,21 @@ def compared(rows: pd.DataFrame, machines: dict[str, dict]) -> pd.DataFrame:
             error_class_differs=("kind", lambda v: int((v == ERROR_CLASS).sum())),
             ulp_apart_high=("ulp_apart_high", "max"),
             a_nearer=("nearer_exact", lambda v: int((v == "a").sum())),
-            b_nearer=("nearer_exact", lambda v: int((v == "b").sum())), named=("named", lambda v: "; ".join(sorted(set(v)))))
+            b_nearer=("nearer_exact", lambda v: int((v == "b").sum())),
+            named=("named", _summarized))
         frame = pd.concat([counts, apart], axis=1).reset_index()
         for column in ("tf_differs", "error_class_differs"):
             frame[column] = frame[column].fillna(0).astype(int)
         frames.append(frame.assign(machine_a=a, machine_b=b))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _summarized(names: pd.Series) -> str:
+    """Names of one op and dtype's differences, said once: the sides, then each distinct outcome."""
+    parts = [n.split(": ", 1)[-1].split("; ") for n in names]
+    sides = dict.fromkeys(p[0] for p in parts)
+    outcomes = sorted({part for p in parts for part in p[1:]})
+    return "; ".join([*sides, *outcomes])
 
 
 def _joined(rows: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
@@ -101,8 +110,8 @@ def _pair(joined: pd.DataFrame, a: str, b: str, machines: dict[str, dict]) -> pd
 def _named(op: str, dtype: str, kind: str, mode_a: str, mode_b: str, kernel_a: str, kernel_b: str,
            answer_a: str, answer_b: str, raised_a: str, raised_b: str) -> str:
     """The difference in words: the mode and kernel on each side, and what TF raised on either."""
-    def ran(mode: str, kernel: str) -> str:
-        return " ".join(dict.fromkeys(filter(None, (mode if mode_a != mode_b else "", kernel or "unprobed"))))
+    def ran(mode: str, kernel: str) -> str:  # an op of one kernel names none (under XLA: "xla", once)
+        return " ".join(dict.fromkeys(filter(None, (mode if mode_a != mode_b else "", kernel)))) or "unprobed"
     sides = f"{ran(mode_a, kernel_a)} on a, {ran(mode_b, kernel_b)} on b"
     if (mode_a, kernel_a) == (mode_b, kernel_b):
         sides = f"same {'kernel' if mode_a == mode_b else 'mode and kernel'} ({ran(mode_a, kernel_a)})"

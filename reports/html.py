@@ -103,6 +103,8 @@ def _across(run: dict, rows: pd.DataFrame) -> str:
     if len(machines) < 2:
         return ""
     table = across.compared(rows, machines)
+    alike = table[(table["tf_differs"] == 0) & (table["error_class_differs"] == 0)]
+    table = table.drop(alike.index)
     outcomes = across.outcomes(across.table(rows, machines))
     return ("<h2>TF against TF across machines and modes</h2><p>The same cases, answered by TF on each backend "
             "(a machine's kernels, or TF's mode: eager, graph, XLA). "
@@ -112,7 +114,8 @@ def _across(run: dict, rows: pd.DataFrame) -> str:
             "the widest apart (bounded through the candidate's answer, exact where TF equals it on one side; "
             "see <code>tf_across_machines.csv</code> for every case with its replay); <code>a_nearer</code> / "
             "<code>b_nearer</code>: whose TF was nearer the exact answer; <code>named</code>: the mode and "
-            "kernel TF ran on each.</p>" + table.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep="")
+            f"kernel TF ran on each. {len(alike)} classes (pair, op, dtype, check) where TF answered every case "
+            "alike are left out.</p>" + table.to_html(index=False, float_format=lambda v: f"{v:.3g}", na_rep="")
             + ("<h3>Where one side raised, or raised another class</h3><p>Each difference once, with the known "
                "divergences that explain it on each side and one case to replay.</p>"
                + outcomes.to_html(index=False, na_rep="") if len(outcomes) else ""))
