@@ -10,7 +10,8 @@ import tensorflow as tf
 
 from oracle import modes
 
-# What TF raises for inputs it refuses; IndexError too (softmax CE of a rank-0 tensor, traced).
+# What TF raises for inputs it refuses; IndexError too (softmax CE of a rank-0 tensor, traced). A
+# harness bug raising one of these would read as TF's answer: tests/test_modes.py runs the modes.
 _ERRORS = (tf.errors.OpError, ValueError, TypeError, IndexError)
 
 

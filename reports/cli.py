@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-n", default="auto", help="pytest-xdist workers (default auto; 0 runs serially)")
     run.add_argument("--candidate", default="impl", help="module under test, exporting impl's functions (default impl)")
     run.add_argument("--seed", type=int, help="hypothesis seed for the thorough profile (default: drawn, and reported)")
-    run.add_argument("--mode", nargs="+", choices=tuple(MODES), default=["eager"],
+    run.add_argument("--mode", nargs="+", choices=tuple(MODES), default=[os.environ.get(MODE_ENV, "eager")],
                      help="how TF runs: eager (default), graph (tf.function), xla (jit_compile); several run one "
                           "after another into OUT/<mode> and merge into OUT, with a table of TF against TF")
     run.add_argument("--shard", default="1/1", help="K/N: check only shard K of N of the cases (by case id, the same "
@@ -90,6 +90,10 @@ def _run(args: argparse.Namespace) -> int:
     if shard.count > 1 and args.profile not in DERANDOMIZED and args.seed is None:
         print(f"tfparity run: --shard {shard} with profile {args.profile} needs --seed S, the same for every "
               "shard (each must draw the same cases)", file=sys.stderr)
+        return 2
+    if len(args.mode) > 1 and shard.count > 1:
+        print("tfparity run: several --mode with --shard: run each mode's shards, then `tfparity merge` them all",
+              file=sys.stderr)
         return 2
     if args.profile not in DERANDOMIZED and args.seed is None:  # drawn here: every mode's run draws the same cases
         args.seed = random.randrange(2**32)

@@ -13,7 +13,7 @@ from tfparity.backend import cpu_flags
 
 _MISSING = "(not installed)"
 # Keys whose change the gate reports; the backend fingerprint decides how it compares.
-COMPARABLE = ("tensorflow", "numpy", "TF_ENABLE_ONEDNN_OPTS", "cpu", "candidate", "profile")
+COMPARABLE = ("tensorflow", "numpy", "TF_ENABLE_ONEDNN_OPTS", "cpu", "candidate", "profile", "mode")
 
 
 def cpu_model() -> str:

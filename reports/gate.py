@@ -138,7 +138,10 @@ def choose(baseline: Path, run: dict) -> tuple[Path, str, str, list[str]]:
                            f"`tfparity baseline <a {profile} run> --out {baseline}`")
     here = Backend(mine.get("facts", {}))
     differing = {path: here.differences(Backend(meta["backend"].get("facts", {}))) for path, meta in metas.items()}
-    best = min(metas, key=lambda path: (metas[path]["backend"]["fingerprint"] != mine["fingerprint"], len(differing[path])))
+    mode = here.mode  # another mode's divergences are its own: a baseline of the run's mode comes first
+    best = min(metas, key=lambda path: (metas[path]["backend"]["fingerprint"] != mine["fingerprint"],
+                                        Backend(metas[path]["backend"].get("facts", {})).mode != mode,
+                                        len(differing[path])))
     theirs = metas[best]["backend"]["fingerprint"]
     if theirs == mine["fingerprint"]:
         return best, STRICT, f"the run's backend {theirs} is the baseline's: worst ULP and relative error are budgets", skipped

@@ -21,7 +21,8 @@ def replay(case: str, report_dir: Path, candidate: str | None = None, mode: str 
     The candidate and TF's mode default to the ones the report's run used."""
     spec, recorded = (case, None) if case.lstrip().startswith("Case(") else _spec(case, report_dir)
     found = parse(spec)
-    os.environ[MODE_ENV] = mode or _ran(report_dir, "mode", os.environ.get(MODE_ENV, "eager"))
+    ran = recorded.split("-")[1] if recorded else _ran(report_dir, "mode", os.environ.get(MODE_ENV, "eager"))
+    os.environ[MODE_ENV] = mode or ran  # a fingerprint is <device>-<mode>-tf<version>-<hash>
     module = importlib.import_module(candidate or _ran(report_dir, "candidate", "impl"))
     text = f"candidate: {module.__name__}; TF mode: {os.environ[MODE_ENV]}\n" + describe(found, candidate=module)
     here = current().fingerprint

@@ -11,9 +11,12 @@ import pytest
 
 import oracle
 from oracle import modes
-from reports import across, output
+from reports import across, cli, output
 from tests.test_reports import tfparity
-from tfparity.check import meaning
+from tfparity.backend import current
+from tfparity.check import Outcome, judge, meaning
+from tfparity.inputs import Case
+from tfparity.opdb import SOFTMAX_CE
 
 
 @pytest.fixture(params=["graph", "xla"])
@@ -136,3 +139,22 @@ def test_xla_releases_its_executables_before_the_process_runs_out_of_maps(monkey
         counts.append(_maps())
     assert max(counts) - start < 40 * modes.COMPILES_KEPT, (start, max(counts))
     np.testing.assert_array_equal(oracle.softmax(x), first)
+
+
+def test_several_modes_with_a_shard_are_refused(capsys):
+    assert cli.main(["run", "--mode", "eager", "graph", "--shard", "1/2"]) == 2
+    assert "several --mode with --shard" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("off, passes", [(0.0, True), (1.0, False)])
+def test_a_misshapen_tf_answer_excused_still_needs_the_exact_candidate(off, passes):
+    """Where a divergence excuses TF's whole answer and that answer has another shape (a graph's
+    misshapen gradient), the candidate must still meet the exact answer. Fed: softmax CE along
+    axis -2, which the divergence softmax_ce_negative_axis_raises covers outright."""
+    labels, logits = np.full((2, 3), 0.5, np.float32), np.zeros((2, 3), np.float32)
+    case = Case("softmax_cross_entropy_with_logits", "float32", (2, 3), -2, "soft")
+    mine = Outcome(np.full(3, np.log(2.0) + off, np.float32))  # exact: log 2 per column
+    tf = Outcome(np.zeros(6, np.float32))
+    verdict = judge(SOFTMAX_CE, case, "value", {"labels": labels, "logits": logits}, mine, tf, current())
+    assert verdict.known == ("softmax_ce_negative_axis_raises",)
+    assert verdict.passed == passes, verdict.describe()

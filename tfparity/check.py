@@ -145,26 +145,32 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
     axis = record.class_axis(case)
     if mine.error or tf.error:
         result, excuse = judge_raised(record, case, check, inputs, mine, tf, backend)
-        if excuse:  # TF is excused: the candidate meets exact
-            got = np.asarray(mine.value)
-            scale = as_scale(scale, got.shape)
-            ex = exact_of(record.exact, record.wide, check, inputs, axis, cotangent, got.dtype, scale)
-            result = replace(result, detail=excused(ex, got[None], np.ones((1, *got.shape), bool), tolerance, scale[None])[0])
-        return result
+        return _meets_exact(record, result, inputs, mine, scale, cotangent) if excuse else result
     if mine.value is None or tf.value is None:
         detail = "" if mine.value is tf.value else f"gradient missing: candidate {mine.value is None}, TF {tf.value is None}"
         return CheckResult(case, check, tolerance, None, (), detail)
     got, want = np.asarray(mine.value), np.asarray(tf.value)
     if got.shape != want.shape or got.dtype != want.dtype:  # unless a divergence explains the whole case
         covering = _covering(record, case, check, inputs, backend)
-        return CheckResult(case, check, tolerance, None, covering, "" if covering else
-                           f"candidate {got.dtype}{list(got.shape)} vs TF {want.dtype}{list(want.shape)}",
-                           tf_answer=digest(tf), candidate_answer=digest(mine))
+        result = CheckResult(case, check, tolerance, None, covering, "" if covering else
+                             f"candidate {got.dtype}{list(got.shape)} vs TF {want.dtype}{list(want.shape)}",
+                             tf_answer=digest(tf), candidate_answer=digest(mine))
+        return _meets_exact(record, result, inputs, mine, scale, cotangent) if covering else result
     masks = [(name, mask[None]) for name, mask in explained(record, case, check, inputs, want.shape, backend)]
     scale = as_scale(scale, want.shape)
     ex = exact_of(record.exact, record.wide, check, inputs, axis, cotangent, want.dtype, scale)
     return judge_values(record, [case], check, got[None], want[None], masks, ex, scale[None],
                         backend.flushes(case.dtype))[0][0]
+
+
+def _meets_exact(record: OpRecord, result: CheckResult, inputs: Inputs, mine: Outcome,
+                 scale: np.ndarray | float, cotangent: np.ndarray | None) -> CheckResult:
+    """Where a divergence excuses TF's whole answer, the candidate's value must meet the exact one."""
+    got = np.asarray(mine.value)
+    scale = as_scale(scale, got.shape)
+    ex = exact_of(record.exact, record.wide, result.check, inputs, record.class_axis(result.case), cotangent,
+                  got.dtype, scale)
+    return replace(result, detail=excused(ex, got[None], np.ones((1, *got.shape), bool), result.tolerance, scale[None])[0])
 
 
 def judge_raised(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcome, tf: Outcome,

@@ -25,7 +25,9 @@ DERANDOMIZED = frozenset({"ci", "quick"})  # the same cases on every run: no see
 # checks 1,024 fuzzed cases per op and dtype and thorough 6,400.
 FUZZ_EXAMPLES = {"ci": 8, "quick": 2, "thorough": 50}
 # The part of the sweep a profile checks, chosen by case id (as shards are): quick keeps a
-# quarter, every op and dtype still swept over ranks, axes, label kinds and regimes.
+# quarter of every op and dtype's sweep, a hash's choice of its ranks, axes, label kinds and
+# regimes. (It is shard 1/4's quarter, so `--shard K/N` with an even N splits it unevenly: with
+# N = 2 all of it is in shard 1.)
 SWEEP_PART = {"quick": Shard(1, 4)}
 _active = ["ci"]
 

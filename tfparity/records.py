@@ -31,7 +31,8 @@ class Evidence:
 
     `check` is "value", "vjp_<input>" or "raises"; `tf` is TF's output (or its error class for
     "raises"), `exact` the mathematically exact answer, derived independently of impl. `tf_in`
-    holds TF's output in the modes where it was measured to be another (XLA's own rounding).
+    holds TF's output in the modes where it was measured to be another (XLA's rounding, a graph's
+    misshapen gradient).
     """
 
     check: str
