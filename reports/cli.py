@@ -13,16 +13,16 @@ from oracle.modes import ENV as MODE_ENV
 from oracle.modes import MODES
 from tfparity.profiles import DERANDOMIZED, PROFILES
 
+# Where the packages are (a source checkout, or site-packages): pytest's rootdir, so that a test's
+# node id, and with it the derandomized profiles' cases, is the same installed or not.
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OUT = ROOT / "reports" / "out"
-PARITY_TESTS = ("tests/test_parity.py", "tests/test_errors.py", "tests/test_misuses.py")
+SUITE = ROOT / "tfparity" / "suite"
+PARITY_TESTS = tuple(str(SUITE / name) for name in ("test_parity.py", "test_errors.py", "test_misuses.py"))
+DEFAULT_OUT = Path("reports", "out")
 
 
 def main(argv: list[str] | None = None) -> int:
-    if not (ROOT / "tests" / "conftest.py").is_file():
-        print(f"tfparity runs from its source checkout (pip install -e .); no tests/ under {ROOT}", file=sys.stderr)
-        return 2
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, os.getcwd())  # a candidate module is found as `python -m` would find it
     args = _parser().parse_args(argv)
     return args.command(args)
 
@@ -99,7 +99,8 @@ def _run(args: argparse.Namespace) -> int:
         args.seed = random.randrange(2**32)
     if len(args.mode) > 1:
         return _run_modes(args, out)
-    command = [sys.executable, "-m", "pytest", *PARITY_TESTS, "-q", "--tb=line", "-p", "no:cacheprovider",
+    command = [sys.executable, "-m", "pytest", *PARITY_TESTS, f"--rootdir={ROOT}", "-q", "--tb=line",
+               "-p", "no:cacheprovider",
                f"--report-dir={out}", f"--hypothesis-profile={args.profile}", f"--candidate={args.candidate}",
                f"--mode={args.mode[0]}", "-n", str(args.n)]
     if args.profile not in DERANDOMIZED:
@@ -108,7 +109,8 @@ def _run(args: argparse.Namespace) -> int:
     command += [f"--dtypes={','.join(args.dtypes)}"] if args.dtypes else []
     command += [f"--shard={shard}"] if shard.count > 1 else []
     print("tfparity:", " ".join(command[1:]), flush=True)
-    pytest_status = subprocess.call(command, cwd=ROOT, env=os.environ | {MODE_ENV: args.mode[0]})
+    path = os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))
+    pytest_status = subprocess.call(command, env=os.environ | {MODE_ENV: args.mode[0], "PYTHONPATH": path})
     try:
         run, table = output.load(out)
     except ValueError as error:

@@ -27,10 +27,10 @@ def cpu_model() -> str:
 
 
 def harness_version() -> str:
-    """tfparity's version and a digest of the code that makes and judges the cases (its packages
-    and the parity tests): runs whose harness differs do not merge."""
+    """tfparity's version and a digest of the code that makes and judges the cases (its packages):
+    runs whose harness differs do not merge."""
     root = Path(__file__).resolve().parents[1]
-    files = sorted(f for package in ("impl", "oracle", "tfparity", "reports", "tests")
+    files = sorted(f for package in ("impl", "oracle", "tfparity", "reports", "candidates")
                    for f in (root / package).rglob("*.py"))
     code = hashlib.sha1()
     for f in files:

@@ -1,5 +1,6 @@
-"""The pytest plugin (tests/conftest.py loads it): `--report-dir` records every checked case and
-writes the reports when the session ends; `--ops` / `--dtypes` narrow the parity tests.
+"""The pytest plugin (the suite's and tests/' conftest load it): the hypothesis profile,
+`--report-dir` (records every checked case and writes the reports when the session ends),
+`--ops` / `--dtypes` (narrow the parity tests), `--candidate`, `--mode` and `--shard`.
 
 Tests record through the session fixture `recorder`, before they assert anything.
 """
@@ -51,7 +52,22 @@ def _worker(config: pytest.Config) -> str | None:
     return workerinput["workerid"] if workerinput else None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """Under xdist without an explicit --dist, idle workers steal queued tests: the tests are uneven
+    (softmax CE's sweep takes ~15 s, most tests well under 1 s), and xdist's default hands each
+    worker a contiguous block up front, which put every sweep on one worker."""
+    if getattr(config.option, "numprocesses", None) and config.option.dist == "no":
+        config.option.dist = "worksteal"
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"tfparity hypothesis profile: {profiles.selected(config)}"
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    profiles.load(profiles.selected(config))
+    config.addinivalue_line("markers", "e2e: whole runs, merges and installs (CI runs them with -m e2e)")
     if mode := config.getoption("mode"):  # before any TF call, and inherited by xdist's workers
         os.environ[MODE_ENV] = mode
     out = config.getoption("report_dir")

@@ -78,7 +78,7 @@ def test_default_run_fails_on_a_planted_weakness(name, tmp_path):
     (tmp_path / f"{name}.py").write_text(source)
     env = os.environ | {"PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])}
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "tests/test_parity.py", "tests/test_errors.py", "-q", "-p", "no:cacheprovider",
+        [sys.executable, "-m", "pytest", "tfparity/suite/test_parity.py", "tfparity/suite/test_errors.py", "-q", "-p", "no:cacheprovider",
          "-p", "no:xdist", f"--candidate={name}", *selection],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
