@@ -31,11 +31,14 @@ from tfparity.check import (
     CheckResult,
     Outcome,
     explained_mask,
+    for_candidate,
     judge_raised,
     judge_values,
+    not_provided,
     outcome,
     pick,
     run_case,
+    single,
 )
 from tfparity.compare import as_scale
 from tfparity.dtypes import as_constant
@@ -52,7 +55,8 @@ def run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType = impl,
     with np.errstate(all="ignore"):
         if len(cases) < 2 or not all(batchable(c) for c in cases):
             return [run_case(record, case, candidate, backend) for case in cases]
-        return _run_batch(record, cases, candidate, backend)
+        batch = _run_batch(for_candidate(record, candidate), cases, candidate, backend)
+    return [results + not_provided(record, candidate, results) for results in batch]
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backe
     inputs = [{k: as_constant(v) for k, v in kwargs.items() if k != "axis"} for kwargs in each]
     answers = _answers(record, cases, each, stacked, alone)
     if answers is None:
-        return [run_case(record, case, candidate, backend) for case in cases]
+        return [single(record, case, candidate, backend) for case in cases]
     if isinstance(answers, Outcome):
         return _raised_alike(record, cases, each, inputs, stacked, answers, candidate, backend)
     g = answers.cotangents if answers.cotangents is not None else np.stack(
@@ -118,7 +122,7 @@ def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backe
         for b, checks in zip(pending, _run_batch(record, [cases[b] for b in pending], candidate, backend, alone=True),
                              strict=True):
             results[b], final[b] = [replace(r, path=CONFIRMED) for r in checks], True
-    return [results[b] if final[b] else [replace(r, path=CONFIRMED) for r in run_case(record, case, candidate, backend)]
+    return [results[b] if final[b] else [replace(r, path=CONFIRMED) for r in single(record, case, candidate, backend)]
             for b, case in enumerate(cases)]
 
 

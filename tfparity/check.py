@@ -26,7 +26,13 @@ from tfparity.compare import Comparison, Tolerance, as_scale, compare, compare_b
 from tfparity.dtypes import as_constant
 from tfparity.inputs import Case, cotangent
 from tfparity.misusedb import DIVERGES_BY, DIVERGING, MATCH, Misuse
-from tfparity.records import ERROR_PREFIX, Inputs, OpRecord
+from tfparity.records import (
+    ERROR_PREFIX,
+    CandidateDivergence,
+    Inputs,
+    OpRecord,
+    gradients,
+)
 
 # What an error means, whatever raised it: TF raises a ValueError (or TypeError) where a graph is
 # traced or an argument converted, an InvalidArgumentError where a kernel runs, for the same invalid input.
@@ -81,6 +87,7 @@ class CheckResult:
     tf_answer: str = ""  # `digest` of TF's answer (or what it meant by raising): machines' answers compare by it
     candidate_answer: str = ""
     tf_raised: str = ""  # the class TF raised (ValueError at a graph's trace, InvalidArgumentError in a kernel)
+    provided: bool = True  # False: a VJP check of a candidate without gradients (neither passed nor failed)
 
     @property
     def tf_error(self) -> bool:
@@ -90,7 +97,10 @@ class CheckResult:
     @property
     def verdict(self) -> str:
         """pass, tf_error (TF is the side in error), inaccurate (further from exact than TF),
-        mismatch (beyond the tolerance of TF), or error (the outcomes differ: raised, dtype, shape)."""
+        mismatch (beyond the tolerance of TF), error (the outcomes differ: raised, dtype, shape), or
+        not_provided (the candidate has no gradients)."""
+        if not self.provided:
+            return "not_provided"
         if self.comparison is None or self.detail:
             return "error" if self.detail else "pass"
         if self.expect_mismatch:
@@ -155,7 +165,7 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
         result = CheckResult(case, check, tolerance, None, covering, "" if covering else
                              f"candidate {got.dtype}{list(got.shape)} vs TF {want.dtype}{list(want.shape)}",
                              tf_answer=digest(tf), candidate_answer=digest(mine))
-        return _meets_exact(record, result, inputs, mine, scale, cotangent) if covering else result
+        return _meets_exact(record, result, inputs, mine, scale, cotangent) if _tf_excused(record, covering) else result
     masks = [(name, mask[None]) for name, mask in explained(record, case, check, inputs, want.shape, backend)]
     scale = as_scale(scale, want.shape)
     ex = exact_of(record.exact, record.wide, check, inputs, axis, cotangent, want.dtype, scale)
@@ -184,7 +194,13 @@ def judge_raised(record: OpRecord, case: Case, check: str, inputs: Inputs, mine:
         f"TF {tf.error or 'returned'} {tf.message[:120]!r}")
     result = CheckResult(case, check, record.tolerance(check, case.dtype), None, () if agree else covering, detail,
                          tf_answer=digest(tf), candidate_answer=digest(mine), tf_raised=tf.raised)
-    return result, bool(covering) and not mine.error and mine.value is not None
+    return result, _tf_excused(record, covering) and not mine.error and mine.value is not None
+
+
+def _tf_excused(record: OpRecord, names: tuple[str, ...]) -> bool:
+    """Whether TF's divergences (not the candidate's) are among those named: then the candidate's
+    answer must meet the exact one."""
+    return any(d.name in names and not isinstance(d, CandidateDivergence) for d in record.divergences)
 
 
 def explained(record: OpRecord, case: Case, check: str, inputs: Inputs, shape: tuple[int, ...],
@@ -206,7 +222,13 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
     comparisons = compare_batch(got, want, tolerance, scale, ignore, flush=flush)
     failing = np.stack([c.failing for c in comparisons])
     accuracies, headroom = assess(ex, got, want, failing, ignore, tolerance, scale)
-    details = excused(ex, got, failing & ignore, tolerance, scale)
+    own = {d.name: d for d in record.divergences if isinstance(d, CandidateDivergence)}
+    tf_ignore = np.logical_or.reduce([m for name, m in masks if name not in own] or [np.zeros(got.shape, bool)])
+    details = excused(ex, got, failing & tf_ignore, tolerance, scale)
+    for name, mask in masks:
+        if name in own and own[name].within is not None:
+            details = [d or _beyond(own[name], c) for d, c in zip(details, compare_batch(
+                got, want, own[name].within, scale, ~mask, flush=flush), strict=True)]
     needs = tf_abs_eps_needed(ex, want, [c.need_index for c in comparisons], tolerance, scale)
     explains = [(name, (failing & mask).reshape(len(cases), -1).any(axis=1).tolist()) for name, mask in masks]
     return [CheckResult(
@@ -216,15 +238,44 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
     ) for b, (case, comparison) in enumerate(zip(cases, comparisons, strict=True))], headroom
 
 
+def _beyond(divergence: CandidateDivergence, comparison: Comparison) -> str:
+    """Why the candidate's answer is past its own divergence's bound ("" if it is not)."""
+    return "" if comparison.passed else (
+        f"where the candidate's divergence {divergence.name} applies, it is {comparison.max_ulp:g} ULP from TF, "
+        f"beyond that divergence's bound ({divergence.within.ulp:g} ULP)")
+
+
 def run_case(record: OpRecord, case: Case, candidate: ModuleType = impl,
              backend: Backend | None = None) -> list[CheckResult]:
     """Every check of `case`: the value, then each input's VJP when both sides gave a value;
     an error input has a single `error` check. `backend` defaults to this machine's, probed."""
     with np.errstate(all="ignore"):
-        return _run_case(record, case, candidate, backend or backends.current())
+        results = single(for_candidate(record, candidate), case, candidate, backend or backends.current())
+    return results + not_provided(record, candidate, results)
 
 
-def _run_case(record: OpRecord, case: Case, candidate: ModuleType, backend: Backend) -> list[CheckResult]:
+def for_candidate(record: OpRecord, candidate: ModuleType) -> OpRecord:
+    """The record as a candidate is judged by: with the candidate's own divergences for the op
+    (its `DIVERGENCES`, op name -> `CandidateDivergence`s), and no VJP checks for a candidate
+    without gradients (`not_provided` reports them)."""
+    own = tuple(getattr(candidate, "DIVERGENCES", {}).get(record.name, ()))
+    if not own and gradients(candidate):
+        return record
+    return replace(record, divergences=record.divergences + own, grads=record.grads if gradients(candidate) else ())
+
+
+def not_provided(record: OpRecord, candidate: ModuleType, results: list[CheckResult]) -> list[CheckResult]:
+    """A candidate without gradients: each VJP check of a case whose value both sides gave is
+    reported, as not provided."""
+    value = results[0]
+    if gradients(candidate) or value.check != "value" or value.tf_answer.startswith("raised") or (
+            value.candidate_answer.startswith("raised")):
+        return []
+    return [CheckResult(value.case, check, record.tolerance(check, value.case.dtype), None, (), "", provided=False)
+            for check in record.checks[1:]]
+
+
+def single(record: OpRecord, case: Case, candidate: ModuleType, backend: Backend) -> list[CheckResult]:
     kwargs = record.arguments(case)
     inputs = {name: as_constant(value) for name, value in kwargs.items() if name != "axis"}
     value_fn, vjp_fn = record.candidate_functions(candidate)

@@ -40,6 +40,7 @@ class Evidence:
     tf: object
     exact: object
     tf_in: Mapping[str, object] = field(default_factory=dict)
+    candidate: object = None  # a candidate's divergence: what the candidate gives (or the class it raises)
 
     def tf_answer(self, mode: str) -> object:
         """What TF gives in `mode`."""
@@ -74,6 +75,17 @@ class KnownDivergence:
         """Where it holds, in words."""
         return (f"dtypes {'/'.join(sorted(self.dtypes))}; devices {'/'.join(sorted(self.devices))}; "
                 f"modes {'/'.join(sorted(self.modes))}; {self.when.what}")
+
+
+@dataclass(frozen=True)
+class CandidateDivergence(KnownDivergence):
+    """Where a candidate departs from TF on purpose (another formula, convention or dtype rule),
+    declared beside the candidate: it explains the candidate's mismatches exactly where it
+    applies. `within` bounds how far from TF the candidate may be there (None: any answer, or a
+    raise, or another shape); its evidence says what the candidate gives. The candidate need not
+    meet the exact answer there: it is the side that departs."""
+
+    within: Tolerance | None = None
 
 
 @dataclass(frozen=True)
@@ -126,8 +138,10 @@ class OpRecord:
         return self.reference.__name__
 
     def candidate_functions(self, candidate: object) -> tuple[Callable, Callable]:
-        """The candidate's value and VJP functions for this op."""
-        return getattr(candidate, self.name), getattr(candidate, f"{self.name}_vjp")
+        """The candidate's value and VJP functions for this op (a candidate without gradients
+        gives none: see `gradients`)."""
+        return getattr(candidate, self.name), getattr(candidate, f"{self.name}_vjp") if gradients(candidate) else (
+            _no_gradients)
 
     def candidate_problems(self, candidate: object) -> list[str]:
         """What keeps `candidate` from being called as the engine calls it: a missing function, or
@@ -135,7 +149,8 @@ class OpRecord:
         sample = Case(self.name, "float32", (2, 3), -1 if self.has_axis else None, self.label_kinds[0])
         names = dict.fromkeys(self.call_kwargs(sample, self.build(sample)))
         problems = []
-        for function, first in ((self.name, ()), (f"{self.name}_vjp", ("cotangent",))):
+        functions = ((self.name, ()), (f"{self.name}_vjp", ("cotangent",)))
+        for function, first in functions if gradients(candidate) else functions[:1]:
             call = f"{function}({', '.join([*first, *names])})"
             fn = getattr(candidate, function, None)
             if not callable(fn):
@@ -189,6 +204,16 @@ class OpRecord:
     def divergences_for(self, case: Case, check: str, backend: Backend) -> list[KnownDivergence]:
         """The divergences that may explain `check` of `case` on `backend`."""
         return [d for d in self.divergences if check in d.checks and d.applies(backend, case.dtype)]
+
+
+def gradients(candidate: object) -> bool:
+    """Whether a candidate gives gradients: one declaring `GRADIENTS = False` has values only, and
+    its VJP checks are reported as not provided."""
+    return getattr(candidate, "GRADIENTS", True) is not False
+
+
+def _no_gradients(cotangent: object, **inputs: object) -> dict[str, object]:
+    return {}
 
 
 def _tf_dtype(error: ErrorInput) -> str:

@@ -56,12 +56,12 @@ def sample(record: OpRecord, dtype: str, size: int) -> list[list[Case]]:
             for i, regime in enumerate(record.regimes)]
 
 
-_MEASURED: dict[tuple[str, str, str], dict[str, Spread]] = {}
+_MEASURED: dict[tuple, dict[str, Spread]] = {}
 
 
 def measure(record: OpRecord, dtype: str, backend: Backend) -> dict[str, Spread]:
     """Per check, on `backend` (measured once per process)."""
-    key = (record.name, dtype, backend.fingerprint)
+    key = (record.name, record.checks, dtype, backend.fingerprint)
     if key not in _MEASURED:
         _MEASURED[key] = _measure(record, dtype, backend)
     return _MEASURED[key]
