@@ -1,4 +1,4 @@
-"""`tfparity` (also `python -m reports`): run, merge, replay, gate, baseline."""
+"""`tfparity` (also `python -m reports`): run, merge, compare, replay, gate, baseline."""
 
 from __future__ import annotations
 
@@ -38,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--dtypes", nargs="+", help="only these dtypes")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default reports/out)")
     run.add_argument("-n", default="auto", help="pytest-xdist workers (default auto; 0 runs serially)")
-    run.add_argument("--candidate", default="impl", help="module under test, exporting impl's functions (default impl)")
+    run.add_argument("--candidate", default="impl", help="module under test, exporting impl's functions, or a shipped adapter: "
+                                                    "jax, onnxruntime (default impl)")
     run.add_argument("--seed", type=int, help="hypothesis seed for the thorough profile (default: drawn, and reported)")
     run.add_argument("--mode", nargs="+", choices=tuple(MODES), default=[os.environ.get(MODE_ENV, "eager")],
                      help="how TF runs: eager (default), graph (tf.function), xla (jit_compile); several run one "
@@ -51,6 +52,11 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("reports", type=Path, nargs="+", help="report folders: shards 1..N of each machine")
     merge.add_argument("--out", type=Path, required=True, help="the merged report's folder")
     merge.set_defaults(command=_merge)
+
+    compare = commands.add_parser("compare", help="one page across candidates' runs (compare.html, compare.csv)")
+    compare.add_argument("reports", type=Path, nargs="+", help="complete run folders, one per candidate")
+    compare.add_argument("--out", type=Path, required=True, help="the folder for compare.html and compare.csv")
+    compare.set_defaults(command=_compare)
 
     replay = commands.add_parser("replay", help="rerun one case: its inputs, both outputs, every check")
     replay.add_argument("case", help="a case_id from cases.csv, or a Case(...) spec")
@@ -137,10 +143,14 @@ def _candidate_problems(name: str, ops: list[str] | None) -> list[str]:
     lacks a function of a selected op, or one takes other arguments."""
     import importlib
 
+    from candidates import SHIPPED, module_name
+
     try:
-        module = importlib.import_module(name)
+        module = importlib.import_module(module_name(name))
     except Exception as error:  # noqa: BLE001  (whatever importing it raises is the user's answer)
-        return [f"import {name} failed: {type(error).__name__}: {error} (is it on PYTHONPATH?)"]
+        hint = (f"its extra is not installed: pip install 'tfparity[{'onnx' if name == 'onnxruntime' else name}]'"
+                if name in SHIPPED else "is it on PYTHONPATH, or in the working directory?")
+        return [f"import {module_name(name)} failed: {type(error).__name__}: {error} ({hint})"]
     from tfparity.opdb import RECORDS
 
     return [problem for record in RECORDS if not ops or record.name in ops
@@ -158,6 +168,20 @@ def _merge(args: argparse.Namespace) -> int:
         return 2
     print(summary.one_screen(run, table, args.out))
     return 0 if run["status"] == "complete" and not run["failures"] and run["pytest_exitstatus"] == 0 else 1
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from reports import compare
+
+    try:
+        compared = compare.write(args.reports, args.out)
+    except compare.Refused as error:
+        print(f"tfparity compare: refused: {error}", file=sys.stderr)
+        return 2
+    totals = compared.groupby("candidate")[["checks", "failures", "candidate_divergence", "not_provided"]].sum()
+    print(totals.to_string())
+    print(f"tfparity compare: {args.out}/compare.html, {args.out}/compare.csv")
+    return 0
 
 
 def _replay(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ import pandas as pd
 from reports import across, histogram
 from reports.rows import MISUSE
 
-_CSS = """
+CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
 table{border-collapse:collapse;font-size:12px;margin:.5em 0 1.5em}
 th,td{border:1px solid #ccc;padding:2px 6px;text-align:left}
@@ -47,7 +47,7 @@ def render(rows: pd.DataFrame, summary: pd.DataFrame, run: dict) -> str:
         "tolerance (1 is the limit), log-scaled counts; red: failing checks.</p>" + _plots(rows),
     ]
     return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>tfparity report</title>"
-            f"<style>{_CSS}</style></head><body><h1>tfparity report</h1>{''.join(sections)}</body></html>")
+            f"<style>{CSS}</style></head><body><h1>tfparity report</h1>{''.join(sections)}</body></html>")
 
 
 def _banner(run: dict, failing: pd.DataFrame) -> str:

@@ -15,6 +15,7 @@ from types import ModuleType
 import pytest
 from hypothesis import settings
 
+from candidates import module_name
 from oracle.modes import ENV as MODE_ENV
 from oracle.modes import MODES
 from oracle.modes import current as current_mode
@@ -31,7 +32,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("tfparity")
     group.addoption("--report-dir", default=None, help="record every checked case and write the reports here")
     group.addoption("--candidate", default="impl",
-                    help="module under test, exporting impl's functions (default: impl)")
+                    help="module under test, exporting impl's functions, or a shipped adapter: jax, onnxruntime "
+                         "(default: impl)")
     group.addoption("--ops", default=None, help="comma-separated op (or misuse) names: run only their tests")
     group.addoption("--dtypes", default=None, help="comma-separated dtypes: run only their parity tests")
     group.addoption("--mode", choices=tuple(MODES), default=None,
@@ -95,7 +97,7 @@ def shard(pytestconfig: pytest.Config) -> Shard:
 @pytest.fixture(scope="session")
 def candidate(pytestconfig: pytest.Config) -> ModuleType:
     """The implementation the parity tests check against TF."""
-    return importlib.import_module(pytestconfig.getoption("candidate"))
+    return importlib.import_module(module_name(pytestconfig.getoption("candidate")))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

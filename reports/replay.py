@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from candidates import module_name
 from oracle.modes import ENV as MODE_ENV
 from reports import output
 from tfparity.backend import current
@@ -23,7 +24,7 @@ def replay(case: str, report_dir: Path, candidate: str | None = None, mode: str 
     found = parse(spec)
     ran = recorded.split("-")[1] if recorded else _ran(report_dir, "mode", os.environ.get(MODE_ENV, "eager"))
     os.environ[MODE_ENV] = mode or ran  # a fingerprint is <device>-<mode>-tf<version>-<hash>
-    module = importlib.import_module(candidate or _ran(report_dir, "candidate", "impl"))
+    module = importlib.import_module(module_name(candidate or _ran(report_dir, "candidate", "impl")))
     text = f"candidate: {module.__name__}; TF mode: {os.environ[MODE_ENV]}\n" + describe(found, candidate=module)
     here = current().fingerprint
     if recorded and recorded != here:

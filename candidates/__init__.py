@@ -1,0 +1,14 @@
+"""Shipped candidates: the libraries TF ports go to, adapted to impl's API.
+
+Each adapter is a thin translation (argument names, axis defaults, dtypes), never a fix-up that
+hides a real difference; the differences it is known to have from TF are data beside it
+(`DIVERGENCES`). Each needs its optional extra: `pip install "tfparity[jax]"`, `"tfparity[onnx]"`.
+"""
+
+# `--candidate NAME`: a shipped adapter by its short name; any other name is a module to import.
+SHIPPED = {"jax": "candidates.jax", "onnxruntime": "candidates.onnxruntime"}
+
+
+def module_name(name: str) -> str:
+    """The module a `--candidate` name stands for."""
+    return SHIPPED.get(name, name)

@@ -1,0 +1,152 @@
+"""Candidates beyond impl: one without gradients, one with its own declared divergences, and
+the shipped adapters' divergences held against their evidence.
+
+A candidate divergence explains the candidate's mismatches where its conditions hold, within
+its own bound, and nowhere else: the same difference outside it still fails.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import impl
+import oracle
+from candidates import SHIPPED
+from oracle.modes import MODES
+from tests.test_divergences import _call, _dtype
+from tfparity.backend import current
+from tfparity.batch import run_batch
+from tfparity.check import meaning, run_case
+from tfparity.compare import Tolerance, compare
+from tfparity.inputs import Case
+from tfparity.opdb import BY_NAME, RECORDS, SOFTMAX
+from tfparity.records import CandidateDivergence
+from tfparity.stacking import members
+
+
+def candidate(**overrides) -> SimpleNamespace:
+    return SimpleNamespace(**{name: getattr(impl, name) for name in impl.__all__} | overrides)
+
+
+def values_only() -> SimpleNamespace:
+    return SimpleNamespace(GRADIENTS=False, **{r.name: getattr(impl, r.name) for r in RECORDS})
+
+
+def test_a_candidate_without_gradients_has_its_vjp_checks_not_provided():
+    case = Case("softmax_cross_entropy_with_logits", "float32", (3, 4), -1, "soft")
+    results = run_case(RECORDS[3], case, values_only())
+    assert [r.check for r in results] == ["value", "vjp_logits", "vjp_labels"]
+    assert [r.verdict for r in results] == ["pass", "not_provided", "not_provided"]
+    assert all(r.passed for r in results), "not provided is not a failure"
+    batch = run_batch(SOFTMAX, members(Case("softmax", "float32", (2, 5), -1)), values_only())
+    assert {r.verdict for checks in batch for r in checks} == {"pass", "not_provided"}
+    assert all([r.check for r in checks] == ["value", "vjp_logits"] for checks in batch)
+
+
+def test_a_candidate_without_gradients_needs_no_vjp_functions_but_others_do():
+    assert SOFTMAX.candidate_problems(values_only()) == []
+    del_vjp = candidate()
+    del del_vjp.softmax_vjp
+    assert SOFTMAX.candidate_problems(del_vjp) == ["no function softmax_vjp(cotangent, logits, axis)"]
+
+
+def _off_by(factor: float):
+    """impl's softmax, scaled: a candidate that differs from TF by about `factor` - 1, relative."""
+    def softmax(logits, axis=-1):
+        y = impl.softmax(logits, axis)
+        return (y.astype(np.float64) * factor).astype(y.dtype)
+    return softmax
+
+
+def _declaring(factor: float, within_ulp: float | None) -> SimpleNamespace:
+    divergence = CandidateDivergence(
+        name="scaled_float16_softmax", what="scales float16 softmax", dtypes=frozenset({"float16"}),
+        checks=frozenset({"value"}), where=lambda case, inputs: True, evidence=(),
+        within=None if within_ulp is None else Tolerance(within_ulp))
+    return candidate(softmax=_off_by(factor), DIVERGENCES={"softmax": (divergence,)})
+
+
+@pytest.mark.parametrize("within_ulp", [None, 64.0])
+def test_a_candidate_divergence_explains_its_difference_where_it_holds(within_ulp):
+    declared = _declaring(1.01, within_ulp)  # 1% is ~10 float16 ULPs
+    (value, *_) = run_case(SOFTMAX, Case("softmax", "float16", (3, 7), -1), declared)
+    assert value.passed and value.known == ("scaled_float16_softmax",), value.describe()
+
+
+def test_a_candidate_divergence_does_not_excuse_the_same_difference_elsewhere():
+    (value, *_) = run_case(SOFTMAX, Case("softmax", "float32", (3, 7), -1), _declaring(1.01, None))
+    assert not value.passed and value.known == ()
+
+
+def test_a_candidate_divergence_does_not_excuse_more_than_its_bound():
+    (value, *_) = run_case(SOFTMAX, Case("softmax", "float16", (3, 7), -1), _declaring(1.2, 64.0))
+    assert not value.passed and "beyond that divergence's bound" in value.detail, value.describe()
+
+
+def test_a_candidate_divergence_need_not_meet_the_exact_answer():
+    """TF's divergences make the candidate meet exact where they excuse TF; the candidate's own
+    make it the side that departs: a candidate raising where it declares it raises passes."""
+    def raises(logits, axis=-1):
+        raise ValueError("no float16 here")
+    divergence = CandidateDivergence(
+        name="no_float16", what="raises for float16", dtypes=frozenset({"float16"}), checks=frozenset({"value"}),
+        where=lambda case, inputs: True, evidence=())
+    declared = candidate(softmax=raises, DIVERGENCES={"softmax": (divergence,)})
+    (value,) = run_case(SOFTMAX, Case("softmax", "float16", (2, 3), -1), declared)
+    assert value.passed and value.known == ("no_float16",), value.describe()
+    (value,) = run_case(SOFTMAX, Case("softmax", "float32", (2, 3), -1), declared)
+    assert not value.passed
+
+
+def _shipped() -> list:
+    """Every divergence of every shipped adapter whose extra is installed, with its adapter."""
+    found = []
+    for name, module in SHIPPED.items():
+        try:
+            adapter = importlib.import_module(module)
+        except ImportError:
+            continue
+        found += [pytest.param(adapter, op, d, id=f"{name}-{d.name}")
+                  for op, divergences in adapter.DIVERGENCES.items() for d in divergences]
+    return found
+
+
+@pytest.mark.parametrize("adapter, op, divergence", _shipped())
+def test_a_shipped_candidates_divergence_holds_on_its_evidence(adapter, op, divergence):
+    """The candidate still answers as its evidence says, TF as well (each within the op's
+    tolerance, or raising the class named), and the two differ: a divergence that vanished fails."""
+    record = BY_NAME[op]
+    assert divergence.evidence, "a divergence needs evidence"
+    for ev in divergence.evidence:
+        mine = _answer(_call, *record.candidate_functions(adapter), record, ev)
+        tf = _answer(_call, record.tf, record.tf_vjp, record, ev)
+        tolerance = record.tolerance(ev.check if ev.check != "raises" else "value", _dtype(ev))
+        assert _near(mine, ev.candidate, tolerance), f"{divergence.name}: the candidate gives {mine!r}"
+        assert _near(tf, ev.tf_answer(current().mode), tolerance), f"{divergence.name}: TF gives {tf!r}"
+        assert not _near(mine, tf, tolerance), f"{divergence.name} vanished: the candidate and TF agree"
+
+
+def _answer(fn, *args) -> np.ndarray | str:
+    """What a side gives, or the class it raises (TF's by its own name)."""
+    try:
+        return np.asarray(fn(*args))
+    except oracle.OracleError as error:
+        return error.tf_class
+    except Exception as error:  # noqa: BLE001  (the class is the answer)
+        return type(error).__name__
+
+
+def _near(got: np.ndarray | str, expected: object, tolerance: Tolerance) -> bool:
+    if isinstance(got, str) or isinstance(expected, str):
+        return isinstance(got, str) and isinstance(expected, str) and meaning(got) == meaning(expected)
+    want = np.asarray(expected, np.float64).astype(got.dtype)
+    return got.shape == want.shape and compare(got, want, tolerance, flush=False).passed
+
+
+def test_every_mode_is_known_to_the_adapters_divergences():
+    for param in _shipped():
+        assert param.values[2].modes <= frozenset(MODES)
