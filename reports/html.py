@@ -93,7 +93,9 @@ def _machines(run: dict, rows: pd.DataFrame) -> list[str]:
     parts = []
     for fingerprint, machine in machines.items():
         own = rows[rows["backend"] == fingerprint]
-        parts += [_backend(machine["backend"]), _divergences(machine["backend"], own), _batch_spread(own)]
+        parts += [_backend(machine["backend"]),
+                  _divergences(machine["backend"], own, run["environment"].get("candidate", "impl")),
+                  _batch_spread(own)]
     return parts
 
 
@@ -132,8 +134,9 @@ def _backend(backend: dict) -> str:
             + "<details><summary>probe answers</summary>" + _pairs(backend["facts"]) + "</details>")
 
 
-def _divergences(backend: dict, rows: pd.DataFrame) -> str:
-    """Each known divergence: where it holds, the dtypes it applies to here, the checks it explained."""
+def _divergences(backend: dict, rows: pd.DataFrame, candidate: str) -> str:
+    """Each known divergence, TF's and the candidate's own: where it holds, the dtypes it applies
+    to here, the checks it explained."""
     if not backend:
         return ""
     # the records import TF: only a run's writer needs them
@@ -143,16 +146,32 @@ def _divergences(backend: dict, rows: pd.DataFrame) -> str:
 
     here = Backend(backend["facts"])
     fired = rows["known_divergence"].fillna("").str.split(";").explode().value_counts()
-    unique = {d.name: d for r in RECORDS for d in r.divergences}
+    unique = {d.name: ("TF", d) for r in RECORDS for d in r.divergences} | {
+        d.name: (candidate, d) for d in _candidate_divergences(candidate)}
     table = pd.DataFrame([{
-        "divergence": name, "holds where": d.conditions(),
+        "divergence": name, "whose": whose, "holds where": d.conditions(),
         "applies here to": "/".join(t for t in DTYPES if d.applies(here, t)) or "none",
-        "checks explained": int(fired.get(name, 0)), "what TF does": d.what} for name, d in unique.items()])
+        "bound": f"{d.within.ulp:g} ULP" if getattr(d, "within", None) else "",
+        "checks explained": int(fired.get(name, 0)), "what it does": d.what} for name, (whose, d) in unique.items()])
     flushed = int((rows["flushed"].fillna(0) > 0).sum())
     return ("<h2>Known divergences on this backend</h2><p>Where TF is known to differ from the exact "
-            "answer, and where each holds. Where one does not apply, TF must agree with the candidate. "
+            "answer (whose: TF), or the candidate from TF on purpose (whose: the candidate, declared beside it, "
+            "within its bound), and where each holds. Where none applies, TF must agree with the candidate. "
             f"Besides these, {flushed} checks had elements accepted because TF flushes subnormals "
             "here (column <code>flushed</code>).</p>" + table.to_html(index=False))
+
+
+def _candidate_divergences(candidate: str) -> list:
+    """The candidate's declared divergences (none if it cannot be imported where the report is written)."""
+    import importlib
+
+    from candidates import module_name
+
+    try:
+        declared = getattr(importlib.import_module(module_name(candidate)), "DIVERGENCES", {})
+    except ImportError:
+        return []
+    return [d for divergences in declared.values() for d in divergences]
 
 
 def _batch_spread(rows: pd.DataFrame) -> str:

@@ -34,7 +34,7 @@ from tfparity.records import (
     gradients,
 )
 
-# What an error means, whatever raised it: TF raises a ValueError (or TypeError) where a graph is
+# What an error means, whatever raised it (TF, or a candidate in Python's terms): TF raises a ValueError (or TypeError) where a graph is
 # traced or an argument converted, an InvalidArgumentError where a kernel runs, for the same invalid input.
 _TF_CATEGORIES = {"InvalidArgumentError": "InvalidArgument", "ValueError": "InvalidArgument",
                   "TypeError": "InvalidArgument", "AbortedError": "Aborted"}
@@ -65,7 +65,9 @@ def outcome(fn, *args, **kwargs) -> Outcome:
     except impl.InvalidArgumentError as error:
         return Outcome(error="InvalidArgument", message=str(error), raised=type(error).__name__)
     except Exception as error:  # noqa: BLE001  (a candidate's crash is a finding, not a harness failure)
-        return Outcome(error=f"crash:{type(error).__name__}", message=str(error), raised=type(error).__name__)
+        raised = type(error).__name__  # Python's argument errors mean what TF's do; anything else is a crash
+        return Outcome(error=meaning(raised) if meaning(raised) != raised else f"crash:{raised}", message=str(error),
+                       raised=raised)
 
 
 @dataclass(frozen=True)
