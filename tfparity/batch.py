@@ -30,6 +30,7 @@ from tfparity.backend import Backend
 from tfparity.check import (
     CheckResult,
     Outcome,
+    departs,
     explained_mask,
     for_candidate,
     judge_raised,
@@ -247,7 +248,8 @@ def _judge_raised(record: OpRecord, cases: list[Case], check: str, keep: list[in
         got = np.stack([np.asarray(mine[b].value) for b in at])
         scale = _scale(scales or {}, check, stacked, (len(cases), *got.shape[1:]))[at]
         ex = _batch_exact(record, check, inputs, stacked, at, record.class_axis(cases[0]), g, got.dtype, scale)
-        details = dict(zip(excuse, excused(ex, got, np.ones(got.shape, bool), record.tolerance(check, cases[0].dtype),
+        own = np.stack([departs(record, cases[b], check, inputs[b], got.shape[1:], backend) for b in at])
+        details = dict(zip(excuse, excused(ex, got, ~own, record.tolerance(check, cases[0].dtype),
                                            scale), strict=True))
     for i, (b, (result, _)) in enumerate(zip(keep, verdicts, strict=True)):
         yield b, replace(result, detail=details.get(i, result.detail), path=BATCH)

@@ -157,7 +157,7 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
     axis = record.class_axis(case)
     if mine.error or tf.error:
         result, excuse = judge_raised(record, case, check, inputs, mine, tf, backend)
-        return _meets_exact(record, result, inputs, mine, scale, cotangent) if excuse else result
+        return _meets_exact(record, result, inputs, mine, backend, scale, cotangent) if excuse else result
     if mine.value is None or tf.value is None:
         detail = "" if mine.value is tf.value else f"gradient missing: candidate {mine.value is None}, TF {tf.value is None}"
         return CheckResult(case, check, tolerance, None, (), detail)
@@ -167,7 +167,7 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
         result = CheckResult(case, check, tolerance, None, covering, "" if covering else
                              f"candidate {got.dtype}{list(got.shape)} vs TF {want.dtype}{list(want.shape)}",
                              tf_answer=digest(tf), candidate_answer=digest(mine))
-        return _meets_exact(record, result, inputs, mine, scale, cotangent) if _tf_excused(record, covering) else result
+        return _meets_exact(record, result, inputs, mine, backend, scale, cotangent) if _tf_excused(record, covering) else result
     masks = [(name, mask[None]) for name, mask in explained(record, case, check, inputs, want.shape, backend)]
     scale = as_scale(scale, want.shape)
     ex = exact_of(record.exact, record.wide, check, inputs, axis, cotangent, want.dtype, scale)
@@ -175,14 +175,23 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
                         backend.flushes(case.dtype))[0][0]
 
 
-def _meets_exact(record: OpRecord, result: CheckResult, inputs: Inputs, mine: Outcome,
+def _meets_exact(record: OpRecord, result: CheckResult, inputs: Inputs, mine: Outcome, backend: Backend,
                  scale: np.ndarray | float, cotangent: np.ndarray | None) -> CheckResult:
-    """Where a divergence excuses TF's whole answer, the candidate's value must meet the exact one."""
+    """Where a divergence excuses TF's whole answer, the candidate's value must meet the exact one
+    (but where the candidate's own divergence says it departs)."""
     got = np.asarray(mine.value)
     scale = as_scale(scale, got.shape)
     ex = exact_of(record.exact, record.wide, result.check, inputs, record.class_axis(result.case), cotangent,
                   got.dtype, scale)
-    return replace(result, detail=excused(ex, got[None], np.ones((1, *got.shape), bool), result.tolerance, scale[None])[0])
+    own = departs(record, result.case, result.check, inputs, got.shape, backend)
+    return replace(result, detail=excused(ex, got[None], ~own[None], result.tolerance, scale[None])[0])
+
+
+def departs(record: OpRecord, case: Case, check: str, inputs: Inputs, shape: tuple[int, ...],
+            backend: Backend) -> np.ndarray:
+    """Where the candidate's own divergences explain `check`: there it need not meet exact."""
+    return _any([mask for name, mask in explained(record, case, check, inputs, shape, backend)
+                 if not _tf_excused(record, (name,))], shape)
 
 
 def judge_raised(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcome, tf: Outcome,
@@ -225,12 +234,14 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
     failing = np.stack([c.failing for c in comparisons])
     accuracies, headroom = assess(ex, got, want, failing, ignore, tolerance, scale)
     own = {d.name: d for d in record.divergences if isinstance(d, CandidateDivergence)}
-    tf_ignore = np.logical_or.reduce([m for name, m in masks if name not in own] or [np.zeros(got.shape, bool)])
-    details = excused(ex, got, failing & tf_ignore, tolerance, scale)
+    tf_ignore, unbounded = (_any([m for name, m in masks if keep(name)], got.shape) for keep in (
+        lambda name: name not in own, lambda name: name in own and own[name].within is None))
+    details = excused(ex, got, failing & tf_ignore & ~_any([m for n, m in masks if n in own], got.shape),
+                      tolerance, scale)
     for name, mask in masks:
         if name in own and own[name].within is not None:
             details = [d or _beyond(own[name], c) for d, c in zip(details, compare_batch(
-                got, want, own[name].within, scale, ~mask, flush=flush), strict=True)]
+                got, want, own[name].within, scale, ~mask | unbounded, flush=flush), strict=True)]
     needs = tf_abs_eps_needed(ex, want, [c.need_index for c in comparisons], tolerance, scale)
     explains = [(name, (failing & mask).reshape(len(cases), -1).any(axis=1).tolist()) for name, mask in masks]
     return [CheckResult(
@@ -238,6 +249,10 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
         accuracy=accuracies[b], tf_abs_eps_needed=needs[b],
         tf_answer=digest(Outcome(want[b])), candidate_answer=digest(Outcome(got[b])), **row,
     ) for b, (case, comparison) in enumerate(zip(cases, comparisons, strict=True))], headroom
+
+
+def _any(masks: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    return np.logical_or.reduce(masks) if masks else np.zeros(shape, bool)
 
 
 def _beyond(divergence: CandidateDivergence, comparison: Comparison) -> str:

@@ -41,6 +41,7 @@ class Evidence:
     exact: object
     tf_in: Mapping[str, object] = field(default_factory=dict)
     candidate: object = None  # a candidate's divergence: what the candidate gives (or the class it raises)
+    op: str = ""  # a candidate's divergence several ops share: the op the evidence was measured on
 
     def tf_answer(self, mode: str) -> object:
         """What TF gives in `mode`."""

@@ -138,7 +138,9 @@ def _sparse_ce_graph(graph: _Graph, dtypes: dict[str, np.dtype], labels: str, lo
     then -log(sum(mask * e) / sum(e)) with e = exp(x - max(x)) (no LogSoftmax)."""
     dtype = dtypes["logits"]
     x, precise = _precise(graph, logits, dtype, ("float16",))
-    label = graph("Unsqueeze", graph("Cast", labels, to=TensorProto.INT64), graph.constant(np.array([-1])))
+    if dtypes["labels"] == np.int32:  # tf2onnx casts int32 labels; other dtypes meet the graph as they are
+        labels = graph("Cast", labels, to=TensorProto.INT64)
+    label = graph("Unsqueeze", labels, graph.constant(np.array([-1])))
     span = graph("Range", graph.constant(np.array(0)), graph.constant(np.array(classes)), graph.constant(np.array(1)))
     one_hot = graph("Cast", graph("Equal", label, span), to=helper.np_dtype_to_tensor_dtype(precise))
     e = graph("Exp", graph("Sub", x, graph("ReduceMax", x, axes=[-1], keepdims=1)))

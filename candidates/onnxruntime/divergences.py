@@ -1,7 +1,219 @@
-"""Where the ONNX export of TF's ops, run by ONNX Runtime, departs from TF: measured, with evidence."""
+"""Where the ONNX export of TF's ops, run by ONNX Runtime (CPU), departs from TF: measured on
+ORT 1.32 with onnx 1.23, with evidence. Each is the export's or the runtime's, not the adapter's."""
 
 from __future__ import annotations
 
-from tfparity.records import CandidateDivergence
+import numpy as np
 
-DIVERGENCES: dict[str, tuple[CandidateDivergence, ...]] = {}
+from candidates.conditions import error_inputs, everywhere, exact_value
+from tfparity.compare import Tolerance
+from tfparity.inputs import Case
+from tfparity.opdb import SOFTMAX_CE
+from tfparity.records import CandidateDivergence, Evidence, Inputs
+
+ALL = frozenset({"float16", "bfloat16", "float32", "float64"})
+VALUE = frozenset({"value"})
+PYTHON_INPUTS = ("python_list", "nested_list_axis_0", "nested_list", "python_float", "python_lists",
+                 "python_scalars", "python_int_label", "labels_list_logits_float64")
+F32 = np.float32
+
+NO_BFLOAT16 = CandidateDivergence(
+    name="onnxruntime_no_bfloat16_from_numpy",
+    what="onnx and ONNX Runtime's Python API take no ml_dtypes bfloat16 array ('Unable to convert type "
+         "dtype(V2) into TensorProto element type'): a bfloat16 model cannot be fed from NumPy, and ORT's CPU "
+         "provider has no bfloat16 Softmax, LogSoftmax or Sigmoid kernel either. Every bfloat16 case raises.",
+    dtypes=frozenset({"bfloat16"}), checks=VALUE, where=everywhere,
+    evidence=(Evidence("value", {"x": np.ones(3, np.dtype("bfloat16"))}, np.full(3, 0.7310586, F32).astype(
+        np.dtype("bfloat16")), np.full(3, 0.7310585786), candidate="ValueError", op="sigmoid"),),
+)
+
+PYTHON_VALUES_ARE_FLOAT64 = CandidateDivergence(
+    name="onnxruntime_python_values_are_float64",
+    what="A Python float or list fed to the session is a NumPy float64 array, so the graph is float64 and so "
+         "is the answer; TF makes float32 of it (and refuses float32 labels with float64 logits).",
+    dtypes=frozenset({"float32"}), checks=VALUE, where=error_inputs(*PYTHON_INPUTS),
+    evidence=(Evidence("value", {"x": 2.0}, np.float32(0.880797), 0.8807970779778823,
+                       candidate=np.float64(0.8807970779778823), op="sigmoid"),),
+)
+
+BROADCASTS = CandidateDivergence(
+    name="onnxruntime_broadcasts_labels",
+    what="ONNX's Mul broadcasts NumPy-style, so labels TF refuses ([1, 3] for logits [2, 3] in sigmoid and "
+         "weighted CE; [2, 1, 3] for [2, 4, 3] in softmax CE; integer labels of another rank) are broadcast "
+         "and answered.",
+    dtypes=ALL, checks=VALUE, where=error_inputs("labels_broadcast", "labels_partly_broadcast", "labels_wrong_rank"),
+    evidence=(Evidence("value", {"labels": np.full((1, 3), 0.5, F32), "logits": np.ones((2, 3), F32)},
+                       "InvalidArgumentError", "InvalidArgument", candidate=np.full((2, 3), 0.8132616, F32),
+                       op="sigmoid_cross_entropy_with_logits"),),
+)
+
+SPARSE_LABELS_UNCHECKED = CandidateDivergence(
+    name="onnxruntime_sparse_labels_unchecked",
+    what="tf2onnx's sparse CE is a one-hot mask (Equal against a Range): a label outside [0, classes) matches "
+         "no class, the masked sum is 0 and the loss +inf, where TF's CPU kernel raises.",
+    dtypes=ALL - {"bfloat16"}, checks=VALUE, where=error_inputs("label_past_last_class", "negative_label", "no_classes"),
+    evidence=(Evidence("value", {"labels": np.array([0, 4], np.int32), "logits": np.ones((2, 4), F32)},
+                       "InvalidArgumentError", "InvalidArgument", candidate=np.array([np.log(4), np.inf], F32)),),
+)
+
+
+def _negative_x(case: Case, inputs: Inputs) -> np.ndarray:
+    return np.asarray(inputs["x"], np.float64) < 0
+
+
+SIGMOID_NEGATIVE_TAIL = CandidateDivergence(
+    name="onnxruntime_sigmoid_absolute_accuracy",
+    what="ORT's CPU Sigmoid (MLAS's logistic, a rational approximation on an input clamped to about [-18, 18]) "
+         "is accurate in absolute terms, not relative: for negative inputs its relative error grows as sigmoid(x) "
+         "shrinks (float32: more than 2 ULP below x = -1.55, every value below -8.8; 0 below -18; float64 alike "
+         "below -1.1, 0 below about -36). float16 rounds it away. TF's Eigen logistic is within 6 ULP.",
+    dtypes=frozenset({"float32", "float64"}), checks=VALUE, where=_negative_x,
+    evidence=(Evidence("value", {"x": np.array([-17.0, -20.0], F32)}, np.array([4.139938e-08, 2.0611537e-09], F32),
+                       np.array([4.139937718785167e-08, 2.0611536181902037e-09]),
+                       candidate=np.array([8.940697e-08, 0.0], F32)),),
+)
+
+
+def _log_of_one_plus_small(case: Case, inputs: Inputs) -> np.ndarray:
+    """Where the loss is under the weight of its log1p term: there Log(1 + y)'s absolute error of
+    half an ULP of 1 is more than a few ULPs of the loss."""
+    z = np.asarray(inputs["labels"], np.float64)
+    q = np.asarray(inputs.get("pos_weight", 1.0), np.float64)
+    weight = np.abs(1 + (q - 1) * z)
+    return np.abs(exact_value(case.op, case, inputs)) < np.maximum(weight, 1.0)
+
+
+LOG1P_AS_LOG = CandidateDivergence(
+    name="onnx_log1p_as_log_of_one_plus",
+    what="tf2onnx has no Log1p: an export of sigmoid or weighted CE fails until log1p(y) is written Log(1 + y) "
+         "(as this graph does). 1 + y rounds away y's low bits, so where the loss is small (a confident, right "
+         "prediction: loss ~ exp(-|x|)) it loses them all: float32 loss 0 for exp(-20), where TF gives 2.06e-9.",
+    dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE, where=_log_of_one_plus_small,
+    evidence=(Evidence("value", {"labels": np.array([1.0, 0.0], F32), "logits": np.array([20.0, -5.0], F32)},
+                       np.array([2.0611537e-09, 0.0067153485], F32), np.array([2.0611536e-09, 0.006715348489118068]),
+                       candidate=np.array([0.0, 0.006715349], F32), op="sigmoid_cross_entropy_with_logits"),),
+)
+
+
+def _log_softmax_near_zero(case: Case, inputs: Inputs) -> np.ndarray:
+    return np.abs(exact_value(case.op, case, inputs)) < 0.5
+
+
+LOG_SOFTMAX_ABSOLUTE = CandidateDivergence(
+    name="onnxruntime_log_softmax_absolute_accuracy",
+    what="ORT's CPU LogSoftmax (float32, float64) is within about 2 eps of exact in absolute terms: where the "
+         "answer is near 0 (the dominant class) that is many ULPs (more than 4 where |log_softmax| < 0.36). "
+         "Softmax CE, built on it, inherits it where the loss is small.",
+    dtypes=frozenset({"float32", "float64"}), checks=VALUE, where=_log_softmax_near_zero,
+    evidence=(Evidence("value", {"logits": np.array([[9.102963, 0.12816963, 3.7887967]], F32)},
+                       np.array([[-5.0352192e-03, -8.9798288, -5.3192024]], F32),
+                       np.array([[-5.03523952e-03, -8.97982906, -5.31920202]]),
+                       candidate=np.array([[-5.0353380e-03, -8.9798288, -5.3192024]], F32), op="log_softmax"),),
+)
+
+def _tf(name: str):
+    """The condition of TF's own divergence `name`: where the export inherits it."""
+    return next(d for d in SOFTMAX_CE.divergences if d.name == name).where
+
+
+SHIFT_OVERFLOW = CandidateDivergence(
+    name="onnx_shift_overflow",
+    what="As TF's kernel does (softmax_ce_shift_overflow), LogSoftmax's x - max overflows for logits near the "
+         "dtype's max: the loss is inf or nan where it is finite.",
+    dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE, where=_tf("softmax_ce_shift_overflow"),
+    evidence=(Evidence("value", {"labels": np.array([[1.0, 0.0]], F32), "logits": np.array([[-3e38, 3e38]], F32)},
+                       np.array([np.inf], F32), np.array([6e38]), candidate=np.array([np.inf], F32)),),
+)
+
+MASKED_LOGIT_NAN = CandidateDivergence(
+    name="onnx_masked_logit_nan",
+    what="As TF's kernel does (softmax_ce_masked_logit_nan), the exported graph multiplies a label of 0 by "
+         "LogSoftmax's -inf at a masked logit: the loss is nan where the exact loss ignores that class.",
+    dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE,
+    where=_tf("softmax_ce_masked_logit_nan"),
+    evidence=(Evidence("value", {"labels": np.array([[0.0, 0.0, 1.0]], F32), "logits": np.array([[-np.inf, 0.0, 1.0]], F32)},
+                       np.array([np.nan], F32), np.array([np.log1p(np.exp(-1.0))]), candidate=np.array([np.nan], F32)),),
+)
+
+
+def _non_finite_rows(case: Case, inputs: Inputs) -> np.ndarray:
+    """Every element of a row (along the class axis) holding an inf or nan logit."""
+    x = np.asarray(inputs["logits"], np.float64)
+    axis = case.class_axis if case.op != "sparse_softmax_cross_entropy_with_logits" else -1
+    return np.broadcast_to(~np.isfinite(x).all(axis=axis, keepdims=True), x.shape)
+
+
+NON_FINITE_ROWS = CandidateDivergence(
+    name="onnxruntime_non_finite_rows",
+    what="In a row holding an inf or nan logit, ORT's LogSoftmax and the exported sparse CE place nan and inf "
+         "elsewhere than TF's kernels do (TF's answer there is itself a known divergence of TF's, or exact).",
+    dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE, where=_non_finite_rows,
+    evidence=(Evidence("value", {"logits": np.array([[np.inf, 1.0, 2.0]], np.float64)},
+                       np.array([[np.nan, np.nan, np.nan]]), np.array([[0.0, -np.inf, -np.inf]]),
+                       candidate=np.array([[np.nan, -np.inf, -np.inf]]), op="log_softmax"),),
+)
+
+
+def _true_class_underflows(case: Case, inputs: Inputs) -> np.ndarray:
+    """Where exp(x[label] - max) is below the smallest normal of the dtype the graph computes in."""
+    precise = np.float64 if np.asarray(inputs["logits"]).dtype == np.float64 else np.float32
+    return exact_value(case.op, case, inputs) > -np.log(np.finfo(precise).smallest_normal)
+
+
+SPARSE_LOG_OF_RATIO = CandidateDivergence(
+    name="onnx_sparse_ce_log_of_ratio",
+    what="tf2onnx writes sparse CE as -log(sum(one_hot * e) / sum(e)) with e = exp(x - max), not TF's "
+         "log(sum(e)) - (x[label] - max): where the true class's e falls below the smallest normal (a loss "
+         "over 87 in float16/float32, which it computes in, over 708 in float64) it loses precision and then "
+         "underflows to 0, and the loss becomes +inf.",
+    dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE, where=_true_class_underflows,
+    evidence=(Evidence("value", {"labels": np.array([1], np.int32), "logits": np.array([[0.0, -110.0]], F32)},
+                       np.array([110.0], F32), np.array([110.0]), candidate=np.array([np.inf], F32)),),
+)
+
+def _small_loss(case: Case, inputs: Inputs) -> np.ndarray:
+    return exact_value(case.op, case, inputs) < 0.5
+
+
+SPARSE_SMALL_LOSS = CandidateDivergence(
+    name="onnx_sparse_ce_log_of_ratio_near_one",
+    what="The same graph takes the Log of a ratio near 1 where the loss is small (a confident, right "
+         "prediction): the ratio's rounding (half an ULP of 1) is many ULPs of the loss (float64: 2,023 ULP "
+         "measured at a loss of 1e-13).",
+    dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE, where=_small_loss,
+    evidence=(Evidence("value", {"labels": np.array([0], np.int32), "logits": np.array([[9.0, 0.0]], F32)},
+                       np.array([0.000123374], F32), np.array([0.00012340218972325883]),
+                       candidate=np.array([0.0001233892], F32)),),
+)
+
+SPARSE_ROUNDING = CandidateDivergence(
+    name="onnx_sparse_ce_ratio_rounding",
+    what="Elsewhere the graph's Div then Log round once more than TF's kernel: a few ULPs.",
+    dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE, where=everywhere, within=Tolerance(
+        8, 0, "measured up to 3 ULP from TF's"),
+    evidence=(Evidence("value", {"labels": np.array([1], np.int32),
+                                 "logits": np.array([[1.3854375, 1.3362356, -3.0299401, -1.3084894]], F32)},
+                       np.array([0.7580716], F32), np.array([0.75807167]), candidate=np.array([0.7580718], F32)),),
+)
+
+SIGMOID_ROUNDING = CandidateDivergence(
+    name="onnxruntime_sigmoid_rounding",
+    what="For x >= 0 too, MLAS's logistic is 1 to 2 ULP further from exact than TF's (float32, float64).",
+    dtypes=frozenset({"float32", "float64"}), checks=VALUE, where=everywhere,
+    within=Tolerance(4, 0, "measured up to 2 ULP from TF's"),
+    evidence=(Evidence("value", {"x": np.array([0.5], F32)}, np.array([0.62245935], F32), np.array([0.6224593312]),
+                       candidate=np.array([0.6224593], F32)),),
+)
+
+DIVERGENCES: dict[str, tuple[CandidateDivergence, ...]] = {
+    "softmax": (NO_BFLOAT16, PYTHON_VALUES_ARE_FLOAT64),
+    "log_softmax": (NO_BFLOAT16, PYTHON_VALUES_ARE_FLOAT64, LOG_SOFTMAX_ABSOLUTE, NON_FINITE_ROWS),
+    "sigmoid": (NO_BFLOAT16, PYTHON_VALUES_ARE_FLOAT64, SIGMOID_NEGATIVE_TAIL, SIGMOID_ROUNDING),
+    "softmax_cross_entropy_with_logits": (NO_BFLOAT16, PYTHON_VALUES_ARE_FLOAT64, BROADCASTS, LOG_SOFTMAX_ABSOLUTE,
+                                          MASKED_LOGIT_NAN, SHIFT_OVERFLOW),
+    "sparse_softmax_cross_entropy_with_logits": (NO_BFLOAT16, PYTHON_VALUES_ARE_FLOAT64, BROADCASTS,
+                                                 SPARSE_LABELS_UNCHECKED, SPARSE_LOG_OF_RATIO, NON_FINITE_ROWS,
+                                                 SPARSE_SMALL_LOSS, SPARSE_ROUNDING),
+    "sigmoid_cross_entropy_with_logits": (NO_BFLOAT16, PYTHON_VALUES_ARE_FLOAT64, BROADCASTS, LOG1P_AS_LOG),
+    "weighted_cross_entropy_with_logits": (NO_BFLOAT16, PYTHON_VALUES_ARE_FLOAT64, BROADCASTS, LOG1P_AS_LOG),
+}
