@@ -25,7 +25,7 @@ import numpy as np
 import impl
 from tfparity import backend as backends
 from tfparity import spread, wide
-from tfparity.accuracy import Exact, exact_of, excused
+from tfparity.accuracy import Exact, exact_of
 from tfparity.backend import Backend
 from tfparity.check import (
     CheckResult,
@@ -35,6 +35,7 @@ from tfparity.check import (
     for_candidate,
     judge_raised,
     judge_values,
+    meets_exact,
     not_provided,
     outcome,
     pick,
@@ -248,9 +249,10 @@ def _judge_raised(record: OpRecord, cases: list[Case], check: str, keep: list[in
         got = np.stack([np.asarray(mine[b].value) for b in at])
         scale = _scale(scales or {}, check, stacked, (len(cases), *got.shape[1:]))[at]
         ex = _batch_exact(record, check, inputs, stacked, at, record.class_axis(cases[0]), g, got.dtype, scale)
-        own = np.stack([departs(record, cases[b], check, inputs[b], got.shape[1:], backend) for b in at])
-        details = dict(zip(excuse, excused(ex, got, ~own, record.tolerance(check, cases[0].dtype),
-                                           scale), strict=True))
+        per_case = [departs(record, cases[b], check, inputs[b], got.shape[1:], backend) for b in at]
+        own = [(name, np.stack([masks[k][1] for masks in per_case])) for k, (name, _) in enumerate(per_case[0])]
+        details = dict(zip(excuse, meets_exact(record, ex, got, np.ones(got.shape, bool), own,
+                                               record.tolerance(check, cases[0].dtype), scale), strict=True))
     for i, (b, (result, _)) in enumerate(zip(keep, verdicts, strict=True)):
         yield b, replace(result, detail=details.get(i, result.detail), path=BATCH)
 

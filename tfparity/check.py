@@ -178,20 +178,36 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
 def _meets_exact(record: OpRecord, result: CheckResult, inputs: Inputs, mine: Outcome, backend: Backend,
                  scale: np.ndarray | float, cotangent: np.ndarray | None) -> CheckResult:
     """Where a divergence excuses TF's whole answer, the candidate's value must meet the exact one
-    (but where the candidate's own divergence says it departs)."""
+    (within its own divergences' bounds where they apply, not at all where one is unbounded)."""
     got = np.asarray(mine.value)
     scale = as_scale(scale, got.shape)
     ex = exact_of(record.exact, record.wide, result.check, inputs, record.class_axis(result.case), cotangent,
                   got.dtype, scale)
-    own = departs(record, result.case, result.check, inputs, got.shape, backend)
-    return replace(result, detail=excused(ex, got[None], ~own[None], result.tolerance, scale[None])[0])
+    own = [(name, mask[None]) for name, mask in departs(record, result.case, result.check, inputs, got.shape, backend)]
+    detail = meets_exact(record, ex, got[None], np.ones((1, *got.shape), bool), own, result.tolerance, scale[None])
+    return replace(result, detail=detail[0])
 
 
 def departs(record: OpRecord, case: Case, check: str, inputs: Inputs, shape: tuple[int, ...],
-            backend: Backend) -> np.ndarray:
-    """Where the candidate's own divergences explain `check`: there it need not meet exact."""
-    return _any([mask for name, mask in explained(record, case, check, inputs, shape, backend)
-                 if not _tf_excused(record, (name,))], shape)
+            backend: Backend) -> list[tuple[str, np.ndarray]]:
+    """The candidate's own divergences that explain `check`, each with its mask."""
+    return [(name, mask) for name, mask in explained(record, case, check, inputs, shape, backend)
+            if not _tf_excused(record, (name,))]
+
+
+def meets_exact(record: OpRecord, ex: Exact, got: np.ndarray, excused_where: np.ndarray,
+                own: list[tuple[str, np.ndarray]], tolerance: Tolerance, scale: np.ndarray) -> list[str]:
+    """Where TF's divergences excuse TF (`excused_where`), each case's candidate must meet the exact
+    answer: within the op's tolerance, within its own divergence's bound where one applies, and
+    not at all where an unbounded one does. "" per case where it does, else why not."""
+    bounds = {d.name: d.within for d in record.divergences if isinstance(d, CandidateDivergence)}
+    unbounded = _any([mask for name, mask in own if bounds[name] is None], got.shape)
+    details = excused(ex, got, excused_where & ~_any([mask for _, mask in own], got.shape), tolerance, scale)
+    for name, mask in own:
+        if bounds[name] is not None:
+            details = [a or b for a, b in zip(details, excused(
+                ex, got, excused_where & mask & ~unbounded, bounds[name], scale), strict=True)]
+    return details
 
 
 def judge_raised(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcome, tf: Outcome,
@@ -236,12 +252,12 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
     own = {d.name: d for d in record.divergences if isinstance(d, CandidateDivergence)}
     tf_ignore, unbounded = (_any([m for name, m in masks if keep(name)], got.shape) for keep in (
         lambda name: name not in own, lambda name: name in own and own[name].within is None))
-    details = excused(ex, got, failing & tf_ignore & ~_any([m for n, m in masks if n in own], got.shape),
-                      tolerance, scale)
-    for name, mask in masks:
+    details = meets_exact(record, ex, got, failing & tf_ignore, [(n, m) for n, m in masks if n in own],
+                          tolerance, scale)
+    for name, mask in masks:  # elsewhere, the candidate's bounded divergences bound it against TF
         if name in own and own[name].within is not None:
             details = [d or _beyond(own[name], c) for d, c in zip(details, compare_batch(
-                got, want, own[name].within, scale, ~mask | unbounded, flush=flush), strict=True)]
+                got, want, own[name].within, scale, ~mask | unbounded | tf_ignore, flush=flush), strict=True)]
     needs = tf_abs_eps_needed(ex, want, [c.need_index for c in comparisons], tolerance, scale)
     explains = [(name, (failing & mask).reshape(len(cases), -1).any(axis=1).tolist()) for name, mask in masks]
     return [CheckResult(

@@ -91,12 +91,11 @@ def _last(axis: int | None, rank: int) -> int:
 
 
 def _to_last(graph: _Graph, x: str, axis: int, rank: int) -> str:
-    """TF's python swaps a non-last class axis with the last before its kernels."""
+    """TF's python moves a non-last class axis to the end (the others keep their order) before
+    its cross-entropy kernels."""
     if axis == rank - 1:
         return x
-    perm = list(range(rank))
-    perm[axis], perm[-1] = perm[-1], perm[axis]
-    return graph("Transpose", x, perm=perm)
+    return graph("Transpose", x, perm=[*(i for i in range(rank) if i != axis), axis])
 
 
 def _precise(graph: _Graph, x: str, dtype: np.dtype, widened: tuple[str, ...]) -> tuple[str, np.dtype]:
