@@ -105,7 +105,8 @@ def _run(args: argparse.Namespace) -> int:
         args.seed = random.randrange(2**32)
     if len(args.mode) > 1:
         return _run_modes(args, out)
-    command = [sys.executable, "-m", "pytest", *PARITY_TESTS, f"--rootdir={ROOT}", "-q", "--tb=line",
+    command = [sys.executable, "-m", "pytest", *PARITY_TESTS, "-c", str(SUITE / "pytest.ini"), f"--rootdir={ROOT}",
+               "-q", "--tb=line",
                "-p", "no:cacheprovider",
                f"--report-dir={out}", f"--hypothesis-profile={args.profile}", f"--candidate={args.candidate}",
                f"--mode={args.mode[0]}", "-n", str(args.n)]

@@ -30,7 +30,7 @@ def table(folders: list[Path]) -> pd.DataFrame:
     from tfparity.opdb import RECORDS
 
     tf_names = {d.name for record in RECORDS for d in record.divergences}
-    parts = []
+    parts, labels, profiles = [], set(), set()
     for folder in folders:
         try:
             run, _ = output.load(folder)
@@ -39,7 +39,13 @@ def table(folders: list[Path]) -> pd.DataFrame:
             raise Refused(str(error)) from error
         if run["status"] != "complete":
             raise Refused(f"{folder}: an incomplete run ({'; '.join(run['problems'][:2])})")
-        parts.append(_per_op(rows[rows["check"] != "misuse"], _label(run), tf_names, folder))
+        profiles.add(run["environment"].get("profile"))
+        label = _label(run)
+        label = label if label not in labels else f"{label} [{folder}]"
+        labels.add(label)
+        parts.append(_per_op(rows[rows["check"] != "misuse"], label, tf_names, folder))
+    if len(profiles) > 1:
+        raise Refused(f"runs of different profiles ({', '.join(sorted(map(str, profiles)))}) check other cases")
     return pd.concat(parts, ignore_index=True)[COLUMNS] if parts else pd.DataFrame(columns=COLUMNS)
 
 

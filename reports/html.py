@@ -169,7 +169,7 @@ def _candidate_divergences(candidate: str) -> list:
 
     try:
         declared = getattr(importlib.import_module(module_name(candidate)), "DIVERGENCES", {})
-    except ImportError:
+    except Exception:  # noqa: BLE001  (the report is written whatever the candidate's import does)
         return []
     return [d for divergences in declared.values() for d in divergences]
 

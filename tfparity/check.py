@@ -206,7 +206,7 @@ def meets_exact(record: OpRecord, ex: Exact, got: np.ndarray, excused_where: np.
     for name, mask in own:
         if bounds[name] is not None:
             details = [a or b for a, b in zip(details, excused(
-                ex, got, excused_where & mask & ~unbounded, bounds[name], scale), strict=True)]
+                ex, got, excused_where & mask & ~unbounded, bounds[name], bound_scale(scale)), strict=True)]
     return details
 
 
@@ -257,7 +257,8 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
     for name, mask in masks:  # elsewhere, the candidate's bounded divergences bound it against TF
         if name in own and own[name].within is not None:
             details = [d or _beyond(own[name], c) for d, c in zip(details, compare_batch(
-                got, want, own[name].within, scale, ~mask | unbounded | tf_ignore, flush=flush), strict=True)]
+                got, want, own[name].within, bound_scale(scale), ~(mask & failing) | unbounded | tf_ignore,
+                flush=flush), strict=True)]
     needs = tf_abs_eps_needed(ex, want, [c.need_index for c in comparisons], tolerance, scale)
     explains = [(name, (failing & mask).reshape(len(cases), -1).any(axis=1).tolist()) for name, mask in masks]
     return [CheckResult(
@@ -269,6 +270,12 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
 
 def _any(masks: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
     return np.logical_or.reduce(masks) if masks else np.zeros(shape, bool)
+
+
+def bound_scale(scale: np.ndarray) -> np.ndarray:
+    """A candidate divergence's absolute bound is `abs_eps` eps times the check's scale, and at
+    least `abs_eps` eps: an absolute accuracy (a kernel accurate to an ULP of 1) reads as one."""
+    return np.maximum(scale, 1.0)
 
 
 def _beyond(divergence: CandidateDivergence, comparison: Comparison) -> str:
@@ -292,6 +299,11 @@ def for_candidate(record: OpRecord, candidate: ModuleType) -> OpRecord:
     (its `DIVERGENCES`, op name -> `CandidateDivergence`s), and no VJP checks for a candidate
     without gradients (`not_provided` reports them)."""
     own = tuple(getattr(candidate, "DIVERGENCES", {}).get(record.name, ()))
+    taken = {d.name for d in record.divergences}
+    for d in own:
+        if not isinstance(d, CandidateDivergence) or d.name in taken:
+            raise TypeError(f"{record.name}: a candidate's divergence must be a CandidateDivergence named apart "
+                            f"from TF's: {getattr(d, 'name', d)!r}")
     if not own and gradients(candidate):
         return record
     return replace(record, divergences=record.divergences + own, grads=record.grads if gradients(candidate) else ())
@@ -336,8 +348,10 @@ def single(record: OpRecord, case: Case, candidate: ModuleType, backend: Backend
 
 
 def _covering(record: OpRecord, case: Case, check: str, inputs: Inputs, backend: Backend) -> tuple[str, ...]:
-    """The divergences that explain `check` of `case` outright (TF raised, or answered in another shape)."""
-    return tuple(d.name for d in record.divergences_for(case, check, backend) if _covers_whole_case(d, case, inputs))
+    """The divergences that explain `check` of `case` outright (TF raised, or answered in another shape):
+    TF's, and the candidate's unbounded ones (a bounded one bounds values, never a raise or a shape)."""
+    return tuple(d.name for d in record.divergences_for(case, check, backend) if _covers_whole_case(d, case, inputs)
+                 and not (isinstance(d, CandidateDivergence) and d.within is not None))
 
 
 def _covers_whole_case(divergence, case: Case, inputs: Inputs) -> bool:

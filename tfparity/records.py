@@ -82,9 +82,10 @@ class KnownDivergence:
 class CandidateDivergence(KnownDivergence):
     """Where a candidate departs from TF on purpose (another formula, convention or dtype rule),
     declared beside the candidate: it explains the candidate's mismatches exactly where it
-    applies. `within` bounds how far from TF the candidate may be there (None: any answer, or a
-    raise, or another shape); its evidence says what the candidate gives. The candidate need not
-    meet the exact answer there: it is the side that departs."""
+    applies. `within` bounds how far from TF the candidate may be there, in ULPs or `abs_eps` eps
+    times the check's scale (and at least `abs_eps` eps); None: any answer, a raise, another shape.
+    Where TF's own divergence excuses TF, the candidate must meet the exact answer within that
+    bound. Its evidence says what the candidate gives."""
 
     within: Tolerance | None = None
 

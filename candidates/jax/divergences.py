@@ -26,7 +26,7 @@ PYTHON_VALUES_ARE_FLOAT64 = CandidateDivergence(
     name="jax_python_values_are_float64",
     what="With float64 enabled, a Python float or list becomes a float64 array (a float alone weakly typed), "
          "so the answer is float64; TF makes float32 of it, and refuses float32 labels with float64 logits.",
-    dtypes=frozenset({"float32"}), checks=VALUE,
+    dtypes=ALL, checks=VALUE,
     where=error_inputs("python_list", "nested_list_axis_0", "nested_list", "python_float", "python_lists",
                        "python_scalars", "python_int_label", "labels_list_logits_float64"),
     evidence=(Evidence("value", {"x": 2.0}, np.float32(0.880797), 0.8807970779778823,

@@ -68,6 +68,7 @@ SIGMOID_NEGATIVE_TAIL = CandidateDivergence(
          "shrinks (float32: more than 2 ULP below x = -1.55, every value below -8.8; 0 below -18; float64 alike "
          "below -1.1, 0 below about -36). float16 rounds it away. TF's Eigen logistic is within 6 ULP.",
     dtypes=frozenset({"float32", "float64"}), checks=VALUE, where=_negative_x,
+    within=Tolerance(8, 1, "absolute error within 1 eps: measured 0.4 eps (sigmoid(-17), float32)"),
     evidence=(Evidence("value", {"x": np.array([-17.0, -20.0], F32)}, np.array([4.139938e-08, 2.0611537e-09], F32),
                        np.array([4.139937718785167e-08, 2.0611536181902037e-09]),
                        candidate=np.array([8.940697e-08, 0.0], F32)),),
@@ -89,6 +90,7 @@ LOG1P_AS_LOG = CandidateDivergence(
          "(as this graph does). 1 + y rounds away y's low bits, so where the loss is small (a confident, right "
          "prediction: loss ~ exp(-|x|)) it loses them all: float32 loss 0 for exp(-20), where TF gives 2.06e-9.",
     dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE, where=_log_of_one_plus_small,
+    within=Tolerance(8, 2, "absolute error within 2 eps of the terms' scale: Log(1 + y) is off by half an ULP of 1"),
     evidence=(Evidence("value", {"labels": np.array([1.0, 0.0], F32), "logits": np.array([20.0, -5.0], F32)},
                        np.array([2.0611537e-09, 0.0067153485], F32), np.array([2.0611536e-09, 0.006715348489118068]),
                        candidate=np.array([0.0, 0.006715349], F32), op="sigmoid_cross_entropy_with_logits"),),
@@ -105,6 +107,7 @@ LOG_SOFTMAX_ABSOLUTE = CandidateDivergence(
          "answer is near 0 (the dominant class) that is many ULPs (more than 4 where |log_softmax| < 0.36). "
          "Softmax CE, built on it, inherits it where the loss is small.",
     dtypes=frozenset({"float32", "float64"}), checks=VALUE, where=_log_softmax_near_zero,
+    within=Tolerance(8, 4, "absolute error within 4 eps: measured 2 eps (float32 and float64)"),
     evidence=(Evidence("value", {"logits": np.array([[9.102963, 0.12816963, 3.7887967]], F32)},
                        np.array([[-5.0352192e-03, -8.9798288, -5.3192024]], F32),
                        np.array([[-5.03523952e-03, -8.97982906, -5.31920202]]),
@@ -121,8 +124,8 @@ SHIFT_OVERFLOW = CandidateDivergence(
     what="As TF's kernel does (softmax_ce_shift_overflow), LogSoftmax's x - max overflows for logits near the "
          "dtype's max: the loss is inf or nan where it is finite.",
     dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE, where=_tf("softmax_ce_shift_overflow"),
-    evidence=(Evidence("value", {"labels": np.array([[1.0, 0.0]], F32), "logits": np.array([[-3e38, 3e38]], F32)},
-                       np.array([np.inf], F32), np.array([6e38]), candidate=np.array([np.inf], F32)),),
+    evidence=(Evidence("value", {"labels": np.array([0.5, 0.5], F32), "logits": np.array([3e38, -3e38], F32)},
+                       np.float32(np.inf), 3e38, candidate=np.float32(np.inf)),),
 )
 
 MASKED_LOGIT_NAN = CandidateDivergence(
@@ -139,8 +142,9 @@ MASKED_LOGIT_NAN = CandidateDivergence(
 def _non_finite_rows(case: Case, inputs: Inputs) -> np.ndarray:
     """Every element of a row (along the class axis) holding an inf or nan logit."""
     x = np.asarray(inputs["logits"], np.float64)
-    axis = case.class_axis if case.op != "sparse_softmax_cross_entropy_with_logits" else -1
-    return np.broadcast_to(~np.isfinite(x).all(axis=axis, keepdims=True), x.shape)
+    if case.op == "sparse_softmax_cross_entropy_with_logits":  # one loss per row
+        return ~np.isfinite(x).all(axis=-1)
+    return np.broadcast_to(~np.isfinite(x).all(axis=case.class_axis, keepdims=True), x.shape)
 
 
 NON_FINITE_ROWS = CandidateDivergence(
@@ -181,6 +185,7 @@ SPARSE_SMALL_LOSS = CandidateDivergence(
          "prediction): the ratio's rounding (half an ULP of 1) is many ULPs of the loss (float64: 2,023 ULP "
          "measured at a loss of 1e-13).",
     dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE, where=_small_loss,
+    within=Tolerance(8, 4, "absolute error within 4 eps: the ratio's rounding, half an ULP of 1"),
     evidence=(Evidence("value", {"labels": np.array([0], np.int32), "logits": np.array([[9.0, 0.0]], F32)},
                        np.array([0.000123374], F32), np.array([0.00012340218972325883]),
                        candidate=np.array([0.0001233892], F32)),),
@@ -201,8 +206,8 @@ SIGMOID_ROUNDING = CandidateDivergence(
     what="For x >= 0 too, MLAS's logistic is 1 to 2 ULP further from exact than TF's (float32, float64).",
     dtypes=frozenset({"float32", "float64"}), checks=VALUE, where=everywhere,
     within=Tolerance(4, 0, "measured up to 2 ULP from TF's"),
-    evidence=(Evidence("value", {"x": np.array([0.5], F32)}, np.array([0.62245935], F32), np.array([0.6224593312]),
-                       candidate=np.array([0.6224593], F32)),),
+    evidence=(Evidence("value", {"x": np.array([7.9620023], F32)}, np.array([0.9996517], F32),
+                       np.array([0.9996516667]), candidate=np.array([0.9996518], F32)),),
 )
 
 def _rounding(name: str, what: str, ulp: float, measured: str, evidence: Evidence) -> CandidateDivergence:
@@ -212,31 +217,38 @@ def _rounding(name: str, what: str, ulp: float, measured: str, evidence: Evidenc
 
 
 SOFTMAX_ROUNDING = _rounding(
-    "onnxruntime_softmax_rounding", "ORT's CPU Softmax (MLAS) is a few ULPs from TF's kernels (and from exact).", 8,
-    "measured up to 6 ULP from TF's on the ci profile",
+    "onnxruntime_softmax_rounding", "ORT's CPU Softmax (MLAS) is a few ULPs from TF's kernels, and from exact up "
+    "to 65 ULP on small probabilities (1e-13 .. 1e-38 in float32).", 96,
+    "measured up to 6 ULP from TF's, 58 from exact where TF raises (rank 6 on oneDNN) on the ci profile, "
+    "65 on random float32 rows of 3 classes",
     Evidence("value", {"logits": np.array([[3.6505141, -4.1298733, -2.767961, 4.5453415]], F32)},
              np.array([[2.8994229e-01, 1.2115247e-04, 4.7293704e-04, 7.0946372e-01]], F32),
              np.array([[2.899422800e-01, 1.211524592e-04, 4.729369099e-04, 7.094636306e-01]]),
              candidate=np.array([[2.89942294e-01, 1.21152465e-04, 4.72936896e-04, 7.09463656e-01]], F32), op="softmax"))
-LOG_SOFTMAX_ROUNDING = _rounding(
-    "onnxruntime_log_softmax_rounding", "Away from 0 too, ORT's LogSoftmax rounds a few ULPs from TF's; softmax "
-    "CE, built on it, inherits that.", 4, "measured up to 2 ULP from TF's on the ci profile",
-    Evidence("value", {"logits": np.array([[2.3044, 1.9199758, -0.9196869]], F32)},
-             np.array([[-0.54269314, -0.92711735, -3.76678]], F32), np.array([[-0.542693203, -0.927117413, -3.766780084]]),
-             candidate=np.array([[-0.54269326, -0.92711747, -3.76678]], F32), op="log_softmax"))
+SOFTMAX_CE_ROUNDING = _rounding(
+    "onnx_softmax_ce_rounding", "The exported softmax CE (LogSoftmax, Mul, ReduceSum) rounds a few ULPs from "
+    "TF's fused kernel, away from a small loss too.", 4, "measured up to 2 ULP from TF's on the ci profile",
+    Evidence("value", {"labels": np.array([[0.014285714, 0.9142857, 0.014285714, 0.014285714, 0.014285714,
+                                            0.014285714, 0.014285714]], F32),
+                       "logits": np.array([[0.0005513063, 0.0014044393, 0.0011401314, 0.0021908227, 0.0002904293,
+                                            -0.0003916544, -0.000529837]], F32)},
+             np.array([1.9452451], F32), np.array([1.9452451607]), candidate=np.array([1.9452454], F32),
+             op="softmax_cross_entropy_with_logits"))
 BINARY_CE_ROUNDING = _rounding(
     "onnx_binary_ce_rounding", "The exported composite of sigmoid and weighted CE rounds its terms a few ULPs "
-    "from TF's (beyond the Log(1 + y) loss above).", 4, "measured up to 2 ULP from TF's on the ci profile",
-    Evidence("value", {"labels": np.array([0.58816123], F32), "logits": np.array([3.2801943], F32)},
-             np.array([1.3878417], F32), np.array([1.3878417269938121]), candidate=np.array([1.3878416], F32),
-             op="sigmoid_cross_entropy_with_logits"))
+    "from TF's (beyond the Log(1 + y) loss above), up to 8 where large terms cancel (labels outside [0, 1]).", 16,
+    "measured up to 8 ULP from TF's on the ci profile",
+    Evidence("value", {"labels": np.array([-0.18179414], F32), "logits": np.array([-12.602269], F32),
+                       "pos_weight": np.float32(1.454563)},
+             np.array([-3.332428], F32), np.array([-3.33242792]), candidate=np.array([-3.332429], F32),
+             op="weighted_cross_entropy_with_logits"))
 
 DIVERGENCES: dict[str, tuple[CandidateDivergence, ...]] = {
     "softmax": (NO_BFLOAT16, PYTHON_VALUES_ARE_FLOAT64, SOFTMAX_ROUNDING),
-    "log_softmax": (NO_BFLOAT16, PYTHON_VALUES_ARE_FLOAT64, LOG_SOFTMAX_ABSOLUTE, NON_FINITE_ROWS, LOG_SOFTMAX_ROUNDING),
+    "log_softmax": (NO_BFLOAT16, PYTHON_VALUES_ARE_FLOAT64, LOG_SOFTMAX_ABSOLUTE, NON_FINITE_ROWS),
     "sigmoid": (NO_BFLOAT16, PYTHON_VALUES_ARE_FLOAT64, SIGMOID_NEGATIVE_TAIL, SIGMOID_ROUNDING),
     "softmax_cross_entropy_with_logits": (NO_BFLOAT16, PYTHON_VALUES_ARE_FLOAT64, BROADCASTS, LOG_SOFTMAX_ABSOLUTE,
-                                          MASKED_LOGIT_NAN, SHIFT_OVERFLOW, LOG_SOFTMAX_ROUNDING),
+                                          MASKED_LOGIT_NAN, SHIFT_OVERFLOW, SOFTMAX_CE_ROUNDING),
     "sparse_softmax_cross_entropy_with_logits": (NO_BFLOAT16, PYTHON_VALUES_ARE_FLOAT64, BROADCASTS,
                                                  SPARSE_LABELS_UNCHECKED, SPARSE_LOG_OF_RATIO, NON_FINITE_ROWS,
                                                  SPARSE_SMALL_LOSS, SPARSE_ROUNDING),
