@@ -198,16 +198,31 @@ def departs(record: OpRecord, case: Case, check: str, inputs: Inputs, shape: tup
 def meets_exact(record: OpRecord, ex: Exact, got: np.ndarray, excused_where: np.ndarray,
                 own: list[tuple[str, np.ndarray]], tolerance: Tolerance, scale: np.ndarray) -> list[str]:
     """Where TF's divergences excuse TF (`excused_where`), each case's candidate must meet the exact
-    answer: within the op's tolerance, within its own divergence's bound where one applies, and
-    not at all where an unbounded one does. "" per case where it does, else why not."""
-    bounds = {d.name: d.within for d in record.divergences if isinstance(d, CandidateDivergence)}
-    unbounded = _any([mask for name, mask in own if bounds[name] is None], got.shape)
+    answer: within the op's tolerance, within its own divergence's bound where one applies (the
+    loosest, where several do), and not at all where an unbounded one does. "" per case where it
+    does, else why not."""
+    bounded, unbounded = _bounds(record, own, got.shape)
     details = excused(ex, got, excused_where & ~_any([mask for _, mask in own], got.shape), tolerance, scale)
-    for name, mask in own:
-        if bounds[name] is not None:
-            details = [a or b for a, b in zip(details, excused(
-                ex, got, excused_where & mask & ~unbounded, bounds[name], bound_scale(scale)), strict=True)]
+    for divergence, mask in bounded:
+        details = [a or b for a, b in zip(details, excused(
+            ex, got, excused_where & mask & ~unbounded, divergence.within, bound_scale(scale)), strict=True)]
     return details
+
+
+def _bounds(record: OpRecord, own: list[tuple[str, np.ndarray]],
+            shape: tuple[int, ...]) -> tuple[list[tuple[CandidateDivergence, np.ndarray]], np.ndarray]:
+    """The candidate's bounded divergences, each with the elements whose loosest bound it is, and
+    the elements an unbounded one explains."""
+    by_name = {d.name: d for d in record.divergences if isinstance(d, CandidateDivergence)}
+    unbounded = _any([mask for name, mask in own if by_name[name].within is None], shape)
+    bounded = sorted(((by_name[name], mask) for name, mask in own if by_name[name].within is not None),
+                     key=lambda pair: (-pair[0].within.ulp, -pair[0].within.abs_eps))
+    taken = unbounded.copy()
+    assigned = []
+    for divergence, mask in bounded:
+        assigned.append((divergence, mask & ~taken))
+        taken |= mask
+    return assigned, unbounded
 
 
 def judge_raised(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcome, tf: Outcome,
@@ -249,16 +264,12 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
     comparisons = compare_batch(got, want, tolerance, scale, ignore, flush=flush)
     failing = np.stack([c.failing for c in comparisons])
     accuracies, headroom = assess(ex, got, want, failing, ignore, tolerance, scale)
-    own = {d.name: d for d in record.divergences if isinstance(d, CandidateDivergence)}
-    tf_ignore, unbounded = (_any([m for name, m in masks if keep(name)], got.shape) for keep in (
-        lambda name: name not in own, lambda name: name in own and own[name].within is None))
-    details = meets_exact(record, ex, got, failing & tf_ignore, [(n, m) for n, m in masks if n in own],
-                          tolerance, scale)
-    for name, mask in masks:  # elsewhere, the candidate's bounded divergences bound it against TF
-        if name in own and own[name].within is not None:
-            details = [d or _beyond(own[name], c) for d, c in zip(details, compare_batch(
-                got, want, own[name].within, bound_scale(scale), ~(mask & failing) | unbounded | tf_ignore,
-                flush=flush), strict=True)]
+    own = [(name, mask) for name, mask in masks if not _tf_excused(record, (name,))]
+    tf_ignore = _any([mask for name, mask in masks if _tf_excused(record, (name,))], got.shape)
+    details = meets_exact(record, ex, got, failing & tf_ignore, own, tolerance, scale)
+    for divergence, mask in _bounds(record, own, got.shape)[0]:  # elsewhere, its loosest bound against TF
+        details = [d or _beyond(divergence, c) for d, c in zip(details, compare_batch(
+            got, want, divergence.within, bound_scale(scale), ~(mask & failing) | tf_ignore, flush=flush), strict=True)]
     needs = tf_abs_eps_needed(ex, want, [c.need_index for c in comparisons], tolerance, scale)
     explains = [(name, (failing & mask).reshape(len(cases), -1).any(axis=1).tolist()) for name, mask in masks]
     return [CheckResult(
