@@ -209,14 +209,29 @@ def assess(ex: Exact, got: np.ndarray, want: np.ndarray, failing: np.ndarray, ig
 def excused(ex: Exact, got: np.ndarray, where: np.ndarray, tolerance: Tolerance, scale: np.ndarray) -> list[str]:
     """Where a known divergence excuses TF, each case's candidate must be the exact answer within
     the tolerance: "" where it is, else why not."""
-    if not where.any():
+    return excused_within(ex, got, [(where, tolerance, scale)])
+
+
+def excused_within(ex: Exact, got: np.ndarray,
+                   allowances: list[tuple[np.ndarray, Tolerance, np.ndarray]]) -> list[str]:
+    """`excused` where elements have tolerances of their own (a candidate's divergences' bounds):
+    each allowance is (where, tolerance, scale), and an element is off only if it is off under
+    every allowance that covers it."""
+    off = np.logical_or.reduce([where for where, _, _ in allowances])
+    if not off.any():
         return [""] * len(got)
-    e = _elements(ex, got, got, where, tolerance, scale, budget=where)
-    off = e.known & (e.candidate_ulp > tolerance.ulp) & (e.candidate_error > tolerance.atol(ex.dtype) * scale)
+    measured = []
+    for where, tolerance, scale in allowances:
+        if where.any():
+            e = _elements(ex, got, got, where, tolerance, scale, budget=where)
+            off &= ~where | (e.known & (e.candidate_ulp > tolerance.ulp)
+                             & (e.candidate_error > tolerance.atol(ex.dtype) * scale))
+            measured.append((where, e))
     details = []
     for b in range(len(got)):
         bad = np.argwhere(off[b])
         index = (b, *bad[0]) if len(bad) else None
+        e = None if index is None else next(e for where, e in measured if where[index])
         details.append("" if index is None else
                        f"where a known divergence excuses TF, the candidate is {e.candidate_ulp[index]:.3g} ULP from "
                        f"the exact {e.exact[index]!r} at {tuple(int(i) for i in index[1:])} (it gives {got[index]!r})")

@@ -18,7 +18,7 @@ from tfparity.accuracy import (
     Exact,
     assess,
     exact_of,
-    excused,
+    excused_within,
     tf_abs_eps_needed,
 )
 from tfparity.backend import Backend
@@ -198,31 +198,35 @@ def departs(record: OpRecord, case: Case, check: str, inputs: Inputs, shape: tup
 def meets_exact(record: OpRecord, ex: Exact, got: np.ndarray, excused_where: np.ndarray,
                 own: list[tuple[str, np.ndarray]], tolerance: Tolerance, scale: np.ndarray) -> list[str]:
     """Where TF's divergences excuse TF (`excused_where`), each case's candidate must meet the exact
-    answer: within the op's tolerance, within its own divergence's bound where one applies (the
-    loosest, where several do), and not at all where an unbounded one does. "" per case where it
-    does, else why not."""
+    answer: within the op's tolerance, within its own divergences' bounds where they apply (any
+    one of them), and not at all where an unbounded one does. "" per case where it does, else why not."""
     bounded, unbounded = _bounds(record, own, got.shape)
-    details = excused(ex, got, excused_where & ~_any([mask for _, mask in own], got.shape), tolerance, scale)
-    for divergence, mask in bounded:
-        details = [a or b for a, b in zip(details, excused(
-            ex, got, excused_where & mask & ~unbounded, divergence.within, bound_scale(scale)), strict=True)]
-    return details
+    return excused_within(ex, got, [(excused_where & ~_any([mask for _, mask in own], got.shape), tolerance, scale)]
+                          + [(excused_where & mask & ~unbounded, d.within, bound_scale(scale)) for d, mask in bounded])
 
 
 def _bounds(record: OpRecord, own: list[tuple[str, np.ndarray]],
             shape: tuple[int, ...]) -> tuple[list[tuple[CandidateDivergence, np.ndarray]], np.ndarray]:
-    """The candidate's bounded divergences, each with the elements whose loosest bound it is, and
-    the elements an unbounded one explains."""
+    """The candidate's bounded divergences with their masks, and the elements an unbounded one explains."""
     by_name = {d.name: d for d in record.divergences if isinstance(d, CandidateDivergence)}
     unbounded = _any([mask for name, mask in own if by_name[name].within is None], shape)
-    bounded = sorted(((by_name[name], mask) for name, mask in own if by_name[name].within is not None),
-                     key=lambda pair: (-pair[0].within.ulp, -pair[0].within.abs_eps))
-    taken = unbounded.copy()
-    assigned = []
+    return [(by_name[name], mask) for name, mask in own if by_name[name].within is not None], unbounded
+
+
+def _beyond_bounds(bounded: list[tuple[CandidateDivergence, np.ndarray]], got: np.ndarray, want: np.ndarray,
+                   judged: np.ndarray, scale: np.ndarray, flush: bool) -> list[str]:
+    """Per case, why the candidate is past every bound that applies at some element it departs
+    from TF at (`judged`), or "": an element passes within any one of them."""
+    beyond = judged & _any([mask for _, mask in bounded], got.shape)
+    worst: list[tuple[str, list[Comparison]]] = []
     for divergence, mask in bounded:
-        assigned.append((divergence, mask & ~taken))
-        taken |= mask
-    return assigned, unbounded
+        comparisons = compare_batch(got, want, divergence.within, bound_scale(scale), ~(mask & judged), flush=flush)
+        beyond &= ~mask | np.stack([c.failing for c in comparisons])
+        worst.append((divergence.name, comparisons))
+    return ["" if not beyond[b].any() else
+            "where the candidate's divergences apply (" + ", ".join(
+                f"{name}: {comparisons[b].max_ulp:g} ULP from TF" for name, comparisons in worst)
+            + "), it is beyond every bound" for b in range(len(got))]
 
 
 def judge_raised(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcome, tf: Outcome,
@@ -267,9 +271,9 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
     own = [(name, mask) for name, mask in masks if not _tf_excused(record, (name,))]
     tf_ignore = _any([mask for name, mask in masks if _tf_excused(record, (name,))], got.shape)
     details = meets_exact(record, ex, got, failing & tf_ignore, own, tolerance, scale)
-    for divergence, mask in _bounds(record, own, got.shape)[0]:  # elsewhere, its loosest bound against TF
-        details = [d or _beyond(divergence, c) for d, c in zip(details, compare_batch(
-            got, want, divergence.within, bound_scale(scale), ~(mask & failing) | tf_ignore, flush=flush), strict=True)]
+    bounded, unbounded = _bounds(record, own, got.shape)  # elsewhere, its bounds against TF
+    details = [d or b for d, b in zip(details, _beyond_bounds(
+        bounded, got, want, failing & ~tf_ignore & ~unbounded, scale, flush), strict=True)]
     needs = tf_abs_eps_needed(ex, want, [c.need_index for c in comparisons], tolerance, scale)
     explains = [(name, (failing & mask).reshape(len(cases), -1).any(axis=1).tolist()) for name, mask in masks]
     return [CheckResult(
@@ -287,13 +291,6 @@ def bound_scale(scale: np.ndarray) -> np.ndarray:
     """A candidate divergence's absolute bound is `abs_eps` eps times the check's scale, and at
     least `abs_eps` eps: an absolute accuracy (a kernel accurate to an ULP of 1) reads as one."""
     return np.maximum(scale, 1.0)
-
-
-def _beyond(divergence: CandidateDivergence, comparison: Comparison) -> str:
-    """Why the candidate's answer is past its own divergence's bound ("" if it is not)."""
-    return "" if comparison.passed else (
-        f"where the candidate's divergence {divergence.name} applies, it is {comparison.max_ulp:g} ULP from TF, "
-        f"beyond that divergence's bound ({divergence.within.ulp:g} ULP)")
 
 
 def run_case(record: OpRecord, case: Case, candidate: ModuleType = impl,
