@@ -90,7 +90,8 @@ LOG1P_AS_LOG = CandidateDivergence(
          "(as this graph does). 1 + y rounds away y's low bits, so where the loss is small (a confident, right "
          "prediction: loss ~ exp(-|x|)) it loses them all: float32 loss 0 for exp(-20), where TF gives 2.06e-9.",
     dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE, where=_log_of_one_plus_small,
-    within=Tolerance(8, 2, "absolute error within 2 eps of the terms' scale: Log(1 + y) is off by half an ULP of 1"),
+    within=Tolerance(8, 8, "absolute error within 8 eps: Log(1 + y) is off by half an ULP of 1 times the log "
+                           "term's weight, 1 + (pos_weight - 1) z (up to 7.4 here); measured 2.6 eps at weight 6.5"),
     evidence=(Evidence("value", {"labels": np.array([1.0, 0.0], F32), "logits": np.array([20.0, -5.0], F32)},
                        np.array([2.0611537e-09, 0.0067153485], F32), np.array([2.0611536e-09, 0.006715348489118068]),
                        candidate=np.array([0.0, 0.006715349], F32), op="sigmoid_cross_entropy_with_logits"),),
