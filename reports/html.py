@@ -71,7 +71,9 @@ def _headline(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
             f"{parity['budget_used'].max():.2g} of its tolerance. Where the candidate and TF differ, the exact "
             f"answer says the candidate is closer in {closer.get('candidate', 0)} checks and TF in "
             f"{closer.get('tf', 0)}; TF is the side in error in {verdicts.get('tf_error', 0)}; the candidate is "
-            f"less accurate than TF (beyond the floor) in {verdicts.get('inaccurate', 0)}.</p>")
+            f"less accurate than TF (beyond the floor) in {verdicts.get('inaccurate', 0)}."
+            + (f" {absent} VJP checks were not provided (the candidate has no gradients)."
+               if (absent := int((rows["verdict"] == "not_provided").sum())) else "") + "</p>")
     grid = summary[~summary["check"].isin([MISUSE, "error"])].groupby(["op", "dtype"]).agg(
         failures=("failures", "sum"), budget=("worst_budget", "max"), candidate=("candidate_closer", "sum"),
         tf=("tf_closer", "sum"), tf_errors=("tf_errors", "sum"))
