@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from candidates.conditions import error_inputs
+from candidates.conditions import error_inputs, python_values
 from tfparity.records import CandidateDivergence, Evidence
 
 ALL = frozenset({"float16", "bfloat16", "float32", "float64"})
@@ -27,8 +27,7 @@ PYTHON_VALUES_ARE_FLOAT64 = CandidateDivergence(
     what="With float64 enabled, a Python float or list becomes a float64 array (a float alone weakly typed), "
          "so the answer is float64; TF makes float32 of it, and refuses float32 labels with float64 logits.",
     dtypes=ALL, checks=VALUE,
-    where=error_inputs("python_list", "nested_list_axis_0", "nested_list", "python_float", "python_lists",
-                       "python_scalars", "python_int_label", "labels_list_logits_float64"),
+    where=python_values,
     evidence=(Evidence("value", {"x": 2.0}, np.float32(0.880797), 0.8807970779778823,
                        candidate=np.float64(0.8807970779778823), op="sigmoid"),),
 )
