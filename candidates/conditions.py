@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-import impl
+from tfparity.dtypes import f64
 from tfparity.inputs import Case
+from tfparity.opdb import BY_NAME
 from tfparity.records import ERROR_PREFIX, Inputs
 
 Where = Callable[[Case, Inputs], np.ndarray | bool]
@@ -29,17 +30,11 @@ def everywhere(case: Case, inputs: Inputs) -> bool:
     return True
 
 
-def wide(inputs: Inputs) -> dict[str, np.ndarray]:
-    """The float inputs in float64 (integer labels as they are)."""
-    return {name: np.asarray(v, np.float64) if np.asarray(v).dtype.kind == "f" or np.asarray(v).dtype.kind == "V"
-            else np.asarray(v) for name, v in inputs.items()}
-
-
-def exact_value(op: str, case: Case, inputs: Inputs) -> np.ndarray:
-    """impl's answer in float64: the exact answer to well within what these predicates decide."""
-    axis = {"axis": case.axis} if case.axis is not None and "logits" in inputs and op in _AXIS_OPS else {}
+def exact_value(case: Case, inputs: Inputs) -> np.ndarray:
+    """The op's reference (impl) on the inputs in float64 (integer labels as they are), with the
+    case's axis as the record passes it: the exact answer to well within what these predicates decide."""
+    record = BY_NAME[case.op]
+    wide = {name: f64(inputs, name) if np.asarray(value).dtype.kind in "fV" else np.asarray(value)
+            for name, value in inputs.items()}
     with np.errstate(all="ignore"):
-        return np.asarray(getattr(impl, op)(**wide(inputs), **axis), np.float64)
-
-
-_AXIS_OPS = ("softmax", "log_softmax", "softmax_cross_entropy_with_logits")
+        return np.asarray(record.reference(**record.call_kwargs(case, wide)), np.float64)

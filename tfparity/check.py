@@ -34,8 +34,9 @@ from tfparity.records import (
     gradients,
 )
 
-# What an error means, whatever raised it (TF, or a candidate in Python's terms): TF raises a ValueError (or TypeError) where a graph is
-# traced or an argument converted, an InvalidArgumentError where a kernel runs, for the same invalid input.
+# What an error means, whatever raised it (TF, or a candidate in Python's terms): TF raises a
+# ValueError (or TypeError) where a graph is traced or an argument converted, an
+# InvalidArgumentError where a kernel runs, for the same invalid input.
 _TF_CATEGORIES = {"InvalidArgumentError": "InvalidArgument", "ValueError": "InvalidArgument",
                   "TypeError": "InvalidArgument", "AbortedError": "Aborted"}
 
@@ -191,8 +192,12 @@ def _meets_exact(record: OpRecord, result: CheckResult, inputs: Inputs, mine: Ou
 def departs(record: OpRecord, case: Case, check: str, inputs: Inputs, shape: tuple[int, ...],
             backend: Backend) -> list[tuple[str, np.ndarray]]:
     """The candidate's own divergences that explain `check`, each with its mask."""
-    return [(name, mask) for name, mask in explained(record, case, check, inputs, shape, backend)
-            if not _tf_excused(record, (name,))]
+    return _own(record, explained(record, case, check, inputs, shape, backend))
+
+
+def _own(record: OpRecord, masks: list[tuple[str, np.ndarray]]) -> list[tuple[str, np.ndarray]]:
+    """The masks of the candidate's own divergences among those of every applicable one."""
+    return [(name, mask) for name, mask in masks if not _tf_excused(record, (name,))]
 
 
 def meets_exact(record: OpRecord, ex: Exact, got: np.ndarray, excused_where: np.ndarray,
@@ -268,7 +273,7 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
     comparisons = compare_batch(got, want, tolerance, scale, ignore, flush=flush)
     failing = np.stack([c.failing for c in comparisons])
     accuracies, headroom = assess(ex, got, want, failing, ignore, tolerance, scale)
-    own = [(name, mask) for name, mask in masks if not _tf_excused(record, (name,))]
+    own = _own(record, masks)
     tf_ignore = _any([mask for name, mask in masks if _tf_excused(record, (name,))], got.shape)
     details = meets_exact(record, ex, got, failing & tf_ignore, own, tolerance, scale)
     bounded, unbounded = _bounds(record, own, got.shape)  # elsewhere, its bounds against TF

@@ -79,7 +79,7 @@ def _log_of_one_plus_small(case: Case, inputs: Inputs) -> np.ndarray:
     z = np.asarray(inputs["labels"], np.float64)
     q = np.asarray(inputs.get("pos_weight", 1.0), np.float64)
     weight = np.abs(1 + (q - 1) * z)
-    return np.abs(exact_value(case.op, case, inputs)) < np.maximum(weight, 1.0)
+    return np.abs(exact_value(case, inputs)) < np.maximum(weight, 1.0)
 
 
 LOG1P_AS_LOG = CandidateDivergence(
@@ -97,7 +97,7 @@ LOG1P_AS_LOG = CandidateDivergence(
 
 
 def _log_softmax_near_zero(case: Case, inputs: Inputs) -> np.ndarray:
-    return np.abs(exact_value(case.op, case, inputs)) < 0.5
+    return np.abs(exact_value(case, inputs)) < 0.5
 
 
 LOG_SOFTMAX_ABSOLUTE = CandidateDivergence(
@@ -160,7 +160,7 @@ NON_FINITE_ROWS = CandidateDivergence(
 def _true_class_underflows(case: Case, inputs: Inputs) -> np.ndarray:
     """Where exp(x[label] - max) is below the smallest normal of the dtype the graph computes in."""
     precise = np.float64 if np.asarray(inputs["logits"]).dtype == np.float64 else np.float32
-    return exact_value(case.op, case, inputs) > -np.log(np.finfo(precise).smallest_normal)
+    return exact_value(case, inputs) > -np.log(np.finfo(precise).smallest_normal)
 
 
 SPARSE_LOG_OF_RATIO = CandidateDivergence(
@@ -175,7 +175,7 @@ SPARSE_LOG_OF_RATIO = CandidateDivergence(
 )
 
 def _small_loss(case: Case, inputs: Inputs) -> np.ndarray:
-    return exact_value(case.op, case, inputs) < 0.5
+    return exact_value(case, inputs) < 0.5
 
 
 SPARSE_SMALL_LOSS = CandidateDivergence(
