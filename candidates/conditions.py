@@ -10,7 +10,7 @@ import numpy as np
 from tfparity.dtypes import f64
 from tfparity.inputs import Case
 from tfparity.opdb import BY_NAME
-from tfparity.records import ERROR_PREFIX, Inputs
+from tfparity.records import ERROR_PREFIX, Inputs, KnownDivergence, OpRecord
 
 Where = Callable[[Case, Inputs], np.ndarray | bool]
 
@@ -38,3 +38,14 @@ def exact_value(case: Case, inputs: Inputs) -> np.ndarray:
             for name, value in inputs.items()}
     with np.errstate(all="ignore"):
         return np.asarray(record.reference(**record.call_kwargs(case, wide)), np.float64)
+
+
+def tf_divergence(record: OpRecord, name: str) -> KnownDivergence:
+    """TF's own divergence `name`: its condition and checks are where a candidate inheriting it departs."""
+    return next(d for d in record.divergences if d.name == name)
+
+
+def non_finite_rows(case: Case, inputs: Inputs) -> np.ndarray:
+    """Every element of a row (along the class axis) holding an inf or nan logit."""
+    x = np.asarray(inputs["logits"], np.float64)
+    return np.broadcast_to(~np.isfinite(x).all(axis=case.class_axis, keepdims=True), x.shape)

@@ -145,6 +145,7 @@ def _divergences(backend: dict, rows: pd.DataFrame, candidate: str) -> str:
     from tfparity.backend import Backend
     from tfparity.dtypes import DTYPES
     from tfparity.opdb import RECORDS
+    from tfparity.records import CandidateDivergence
 
     here = Backend(backend["facts"])
     fired = rows["known_divergence"].fillna("").str.split(";").explode().value_counts()
@@ -153,7 +154,7 @@ def _divergences(backend: dict, rows: pd.DataFrame, candidate: str) -> str:
     table = pd.DataFrame([{
         "divergence": name, "whose": whose, "holds where": d.conditions(),
         "applies here to": "/".join(t for t in DTYPES if d.applies(here, t)) or "none",
-        "bound": f"{d.within.ulp:g} ULP" if getattr(d, "within", None) else "",
+        "bound": d.describe_bound() if isinstance(d, CandidateDivergence) else "",
         "checks explained": int(fired.get(name, 0)), "what it does": d.what} for name, (whose, d) in unique.items()])
     flushed = int((rows["flushed"].fillna(0) > 0).sum())
     return ("<h2>Known divergences on this backend</h2><p>Where TF is known to differ from the exact "

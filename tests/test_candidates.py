@@ -19,7 +19,7 @@ from candidates import SHIPPED
 from tests.test_divergences import _call, _dtype
 from tfparity.backend import current
 from tfparity.batch import run_batch
-from tfparity.check import meaning, run_case
+from tfparity.check import explained_mask, meaning, run_case
 from tfparity.compare import Tolerance, compare
 from tfparity.dtypes import DTYPES
 from tfparity.inputs import Case
@@ -85,6 +85,39 @@ def test_a_candidate_divergence_does_not_excuse_the_same_difference_elsewhere():
 def test_a_candidate_divergence_does_not_excuse_more_than_its_bound():
     (value, *_) = run_case(SOFTMAX, Case("softmax", "float16", (3, 7), -1), _declaring(1.2, 64.0))
     assert not value.passed and "beyond every bound" in value.detail, value.describe()
+
+
+def _shifted(delta: float):
+    """impl's softmax plus `delta`: a candidate off from TF by that much, absolutely."""
+    def softmax(logits, axis=-1):
+        y = impl.softmax(logits, axis)
+        return (y.astype(np.float64) + delta).astype(y.dtype)
+    return softmax
+
+
+@pytest.mark.parametrize("own_size, passes", [(None, False), (16.0, True)])
+def test_a_candidate_divergence_bounds_by_its_own_terms_where_it_declares_them(own_size, passes):
+    """An absolute bound is eps times the op's scale (at least 1), or the candidate's own terms'
+    size where it declares them larger, in single and batched runs alike."""
+    scales = None if own_size is None else (lambda inputs, axis, g: {"value": np.full(np.shape(inputs["logits"]),
+                                                                                           own_size)})
+    divergence = CandidateDivergence(name="other_formula", what="", dtypes=frozenset({"float32"}),
+                                     checks=frozenset({"value"}), where=lambda case, inputs: True, evidence=(),
+                                     within=Tolerance(0, 4), scales=scales)
+    declared = candidate(softmax=_shifted(30 * float(np.finfo(np.float32).eps)),
+                         DIVERGENCES={"softmax": (divergence,)})
+    (value, *_) = run_case(SOFTMAX, Case("softmax", "float32", (2, 3), -1), declared)
+    assert value.passed is passes, value.describe()
+    batch = run_batch(SOFTMAX, members(Case("softmax", "float32", (2, 5), -1)), declared)
+    assert all(checks[0].passed is passes for checks in batch), [checks[0].describe() for checks in batch]
+
+
+def test_a_mask_over_sparse_logits_explains_the_rows_it_reduces_into():
+    """sparse CE takes no axis: a mask over its [N, C] logits explains the gradient where it is and
+    the losses of the rows it touches, whatever N and C."""
+    mask = np.array([[False, False, True], [False, False, False], [False, False, False]])
+    assert (explained_mask(mask, (3, 3), None) == mask).all()
+    assert explained_mask(mask, (3,), None).tolist() == [True, False, False]
 
 
 def test_a_bounded_candidate_divergence_never_excuses_a_raise():

@@ -78,7 +78,8 @@ def _call(value_fn, vjp_fn, record, evidence):
     if evidence.check == "value":
         return value_fn(**kwargs)
     ones = np.ones_like(record.reference(**kwargs))
-    return vjp_fn(ones, **kwargs)[evidence.check.removeprefix("vjp_")]
+    cotangent = ones if evidence.cotangent is None else np.asarray(evidence.cotangent, ones.dtype)
+    return vjp_fn(cotangent, **kwargs)[evidence.check.removeprefix("vjp_")]
 
 
 @pytest.mark.parametrize("key", KEYS)

@@ -96,21 +96,22 @@ def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backe
     final = np.zeros(len(cases), bool)
     final[keep] = True
     if keep:
-        scales = record.scales({k: as_constant(v) for k, v in stacked.items() if k != "axis"},
-                               shifted(record.class_axis(cases[0])), g)
+        values = {k: as_constant(v) for k, v in stacked.items() if k != "axis"}
+        scales = record.scales(values, shifted(record.class_axis(cases[0])), g)
+        own_scales = record.own_scales(values, shifted(record.class_axis(cases[0])), g)
         applicable = [d for d in record.divergences if d.applies(backend, cases[0].dtype)]
         wheres = {d.name: [d.where(cases[b], inputs[b]) for b in keep] for d in applicable}
         wheres = {name: marks for name, marks in wheres.items() if any(np.any(m) for m in marks)}  # False explains nothing
         for check in tf_values:
             for b, result, stands in _judge_batch(record, cases, check, keep, inputs, stacked, g,
                                                   whole[check] if whole else [m.value for m in mine[check]],
-                                                  tf_values[check], scales, wheres,
+                                                  tf_values[check], (scales, own_scales), wheres,
                                                   answers.alone, backend):
                 results[b].append(result)
                 final[b] &= stands or answers.alone  # TF's own answer for the case: its verdict stands
         for check in vjps if answers.tape.error else ():
             for b, result in _judge_raised(record, cases, check, keep, inputs, stacked, g, mine[check], answers.tape,
-                                           scales, backend):
+                                           (scales, own_scales), backend):
                 results[b].append(result)
                 final[b] &= result.passed or answers.alone
     # Where the candidate raised for a value TF gives, that is the verdict (as for one case) however
@@ -238,33 +239,39 @@ def _raised_alike(record: OpRecord, cases: list[Case], each: list[dict], inputs:
 
 
 def _judge_raised(record: OpRecord, cases: list[Case], check: str, keep: list[int], inputs: list[dict], stacked: dict,
-                  g: np.ndarray | None, mine: list[Outcome], tf: Outcome, scales: dict | None, backend: Backend):
+                  g: np.ndarray | None, mine: list[Outcome], tf: Outcome, scales: tuple[dict, dict] | None,
+                  backend: Backend):
     """(case index, verdict) for one check where a side raised; where a divergence excuses TF, the
-    candidates' values meet the exact answer in one evaluation over the batch."""
+    candidates' values meet the exact answer in one evaluation over the batch. `scales`: the op's
+    and the candidate's own."""
     verdicts = [judge_raised(record, cases[b], check, inputs[b], mine[b], tf, backend) for b in keep]
     excuse = [i for i, (_, needed) in enumerate(verdicts) if needed]
     details = {}
     if excuse:
         at = [keep[i] for i in excuse]
         got = np.stack([np.asarray(mine[b].value) for b in at])
-        scale = _scale(scales or {}, check, stacked, (len(cases), *got.shape[1:]))[at]
+        ops, own_scales = scales or ({}, {})
+        scale = _scale(ops, check, stacked, (len(cases), *got.shape[1:]))[at]
         ex = _batch_exact(record, check, inputs, stacked, at, record.class_axis(cases[0]), g, got.dtype, scale)
         per_case = [departs(record, cases[b], check, inputs[b], got.shape[1:], backend) for b in at]
         own = [(name, np.stack([masks[k][1] for masks in per_case])) for k, (name, _) in enumerate(per_case[0])]
         details = dict(zip(excuse, meets_exact(record, ex, got, np.ones(got.shape, bool), own,
-                                               record.tolerance(check, cases[0].dtype), scale), strict=True))
+                                               record.tolerance(check, cases[0].dtype), scale,
+                                               _scale(own_scales, check, stacked, (len(cases), *got.shape[1:]))[at]),
+                                   strict=True))
     for i, (b, (result, _)) in enumerate(zip(keep, verdicts, strict=True)):
         yield b, replace(result, detail=details.get(i, result.detail), path=BATCH)
 
 
 def _judge_batch(record: OpRecord, cases: list[Case], check: str, keep: list[int], inputs: list[dict], stacked: dict,
-                 g: np.ndarray, mine: np.ndarray | list, tf: np.ndarray, scales: dict, wheres: dict[str, list],
-                 alone: bool, backend: Backend):
+                 g: np.ndarray, mine: np.ndarray | list, tf: np.ndarray, scales: tuple[dict, dict],
+                 wheres: dict[str, list], alone: bool, backend: Backend):
     """(case index, its batched verdict, whether it stands) for one check of the kept cases; `mine`
-    is the candidate's answer for the whole batch, or per case."""
+    is the candidate's answer for the whole batch, or per case; `scales` the op's and the candidate's own."""
     want = tf[keep]
     got = mine[keep] if isinstance(mine, np.ndarray) else np.stack([np.asarray(mine[b]) for b in keep])
-    scale = _scale(scales, check, stacked, tf.shape)[keep]
+    scale = _scale(scales[0], check, stacked, tf.shape)[keep]
+    own_scale = _scale(scales[1], check, stacked, tf.shape)[keep]
     mask_axis = cases[0].class_axis if record.has_axis else None
     masks = [(d.name, np.stack([explained_mask(where, want.shape[1:], mask_axis) for where in wheres[d.name]]))
              for d in record.divergences_for(cases[0], check, backend) if d.name in wheres]
@@ -272,7 +279,7 @@ def _judge_batch(record: OpRecord, cases: list[Case], check: str, keep: list[int
     limit = spread.measure(record, cases[0].dtype, backend)[check]
     row = {"path": ALONE} if alone else {"path": BATCH, "batch_spread": limit.parity, "batch_spread_ulp": limit.ulp}
     verdicts, headroom = judge_values(record, [cases[b] for b in keep], check, got, want, masks, ex, scale,
-                                      backend.flushes(cases[0].dtype), **row)
+                                      backend.flushes(cases[0].dtype), own_scale=own_scale, **row)
     for i, (b, result) in enumerate(zip(keep, verdicts, strict=True)):
         stands = result.verdict == "pass" and (alone or limit.zero or (
             result.comparison.budget_used + limit.parity <= 1 and headroom[i] >= limit.accuracy))

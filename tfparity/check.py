@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from types import ModuleType
 from typing import Any
@@ -151,14 +152,16 @@ def digest(outcome: Outcome) -> str:
 
 
 def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcome, tf: Outcome,
-          backend: Backend, scale: np.ndarray | float = 0.0, cotangent: np.ndarray | None = None) -> CheckResult:
+          backend: Backend, scale: np.ndarray | float = 0.0, cotangent: np.ndarray | None = None,
+          own_scale: np.ndarray | float = 0.0) -> CheckResult:
     """Compare both sides' outcomes for one check, letting the known divergences that apply on
-    `backend` explain mismatches."""
+    `backend` explain mismatches (`own_scale`: the size of the candidate's own terms, see
+    `bound_scale`)."""
     tolerance = record.tolerance(check, case.dtype)
     axis = record.class_axis(case)
     if mine.error or tf.error:
         result, excuse = judge_raised(record, case, check, inputs, mine, tf, backend)
-        return _meets_exact(record, result, inputs, mine, backend, scale, cotangent) if excuse else result
+        return _meets_exact(record, result, inputs, mine, backend, scale, cotangent, own_scale) if excuse else result
     if mine.value is None or tf.value is None:
         detail = "" if mine.value is tf.value else f"gradient missing: candidate {mine.value is None}, TF {tf.value is None}"
         return CheckResult(case, check, tolerance, None, (), detail)
@@ -168,16 +171,18 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
         result = CheckResult(case, check, tolerance, None, covering, "" if covering else
                              f"candidate {got.dtype}{list(got.shape)} vs TF {want.dtype}{list(want.shape)}",
                              tf_answer=digest(tf), candidate_answer=digest(mine))
-        return _meets_exact(record, result, inputs, mine, backend, scale, cotangent) if _tf_excused(record, covering) else result
+        if _tf_excused(record, covering):
+            return _meets_exact(record, result, inputs, mine, backend, scale, cotangent, own_scale)
+        return result
     masks = [(name, mask[None]) for name, mask in explained(record, case, check, inputs, want.shape, backend)]
     scale = as_scale(scale, want.shape)
     ex = exact_of(record.exact, record.wide, check, inputs, axis, cotangent, want.dtype, scale)
     return judge_values(record, [case], check, got[None], want[None], masks, ex, scale[None],
-                        backend.flushes(case.dtype))[0][0]
+                        backend.flushes(case.dtype), own_scale=as_scale(own_scale, want.shape)[None])[0][0]
 
 
 def _meets_exact(record: OpRecord, result: CheckResult, inputs: Inputs, mine: Outcome, backend: Backend,
-                 scale: np.ndarray | float, cotangent: np.ndarray | None) -> CheckResult:
+                 scale: np.ndarray | float, cotangent: np.ndarray | None, own_scale: np.ndarray | float) -> CheckResult:
     """Where a divergence excuses TF's whole answer, the candidate's value must meet the exact one
     (within its own divergences' bounds where they apply, not at all where one is unbounded)."""
     got = np.asarray(mine.value)
@@ -185,7 +190,8 @@ def _meets_exact(record: OpRecord, result: CheckResult, inputs: Inputs, mine: Ou
     ex = exact_of(record.exact, record.wide, result.check, inputs, record.class_axis(result.case), cotangent,
                   got.dtype, scale)
     own = [(name, mask[None]) for name, mask in departs(record, result.case, result.check, inputs, got.shape, backend)]
-    detail = meets_exact(record, ex, got[None], np.ones((1, *got.shape), bool), own, result.tolerance, scale[None])
+    detail = meets_exact(record, ex, got[None], np.ones((1, *got.shape), bool), own, result.tolerance, scale[None],
+                         as_scale(own_scale, got.shape)[None])
     return replace(result, detail=detail[0])
 
 
@@ -201,13 +207,15 @@ def _own(record: OpRecord, masks: list[tuple[str, np.ndarray]]) -> list[tuple[st
 
 
 def meets_exact(record: OpRecord, ex: Exact, got: np.ndarray, excused_where: np.ndarray,
-                own: list[tuple[str, np.ndarray]], tolerance: Tolerance, scale: np.ndarray) -> list[str]:
+                own: list[tuple[str, np.ndarray]], tolerance: Tolerance, scale: np.ndarray,
+                own_scale: np.ndarray | float = 0.0) -> list[str]:
     """Where TF's divergences excuse TF (`excused_where`), each case's candidate must meet the exact
     answer: within the op's tolerance, within its own divergences' bounds where they apply (any
     one of them), and not at all where an unbounded one does. "" per case where it does, else why not."""
     bounded, unbounded = _bounds(record, own, got.shape)
     return excused_within(ex, got, [(excused_where & ~_any([mask for _, mask in own], got.shape), tolerance, scale)]
-                          + [(excused_where & mask & ~unbounded, d.within, bound_scale(scale)) for d, mask in bounded])
+                          + [(excused_where & mask & ~unbounded, d.within, bound_scale(scale, own_scale))
+                             for d, mask in bounded])
 
 
 def _bounds(record: OpRecord, own: list[tuple[str, np.ndarray]],
@@ -219,13 +227,14 @@ def _bounds(record: OpRecord, own: list[tuple[str, np.ndarray]],
 
 
 def _beyond_bounds(bounded: list[tuple[CandidateDivergence, np.ndarray]], got: np.ndarray, want: np.ndarray,
-                   judged: np.ndarray, scale: np.ndarray, flush: bool) -> list[str]:
+                   judged: np.ndarray, scale: np.ndarray, own_scale: np.ndarray | float, flush: bool) -> list[str]:
     """Per case, why the candidate is past every bound that applies at some element it departs
     from TF at (`judged`), or "": an element passes within any one of them."""
     beyond = judged & _any([mask for _, mask in bounded], got.shape)
     worst: list[tuple[str, list[Comparison]]] = []
     for divergence, mask in bounded:
-        comparisons = compare_batch(got, want, divergence.within, bound_scale(scale), ~(mask & judged), flush=flush)
+        comparisons = compare_batch(got, want, divergence.within, bound_scale(scale, own_scale), ~(mask & judged),
+                                    flush=flush)
         beyond &= ~mask | np.stack([c.failing for c in comparisons])
         worst.append((divergence.name, comparisons))
     return ["" if not beyond[b].any() else
@@ -264,10 +273,11 @@ def explained(record: OpRecord, case: Case, check: str, inputs: Inputs, shape: t
 
 def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarray, want: np.ndarray,
                  masks: list[tuple[str, np.ndarray]], ex: Exact, scale: np.ndarray,
-                 flush: bool, **row: object) -> tuple[list[CheckResult], np.ndarray]:
+                 flush: bool, own_scale: np.ndarray | float = 0.0, **row: object) -> tuple[list[CheckResult], np.ndarray]:
     """The verdicts on one check of a batch of cases (values stacked on the leading axis), and
-    each case's accuracy headroom (see `tfparity.accuracy.assess`). `row` sets the results'
-    other fields (how TF was called)."""
+    each case's accuracy headroom (see `tfparity.accuracy.assess`). `own_scale`: the size of the
+    candidate's own terms (see `bound_scale`); `row` sets the results' other fields (how TF was
+    called)."""
     tolerance = record.tolerance(check, cases[0].dtype)
     ignore = np.logical_or.reduce([m for _, m in masks]) if masks else np.zeros(got.shape, bool)
     comparisons = compare_batch(got, want, tolerance, scale, ignore, flush=flush)
@@ -275,10 +285,10 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
     accuracies, headroom = assess(ex, got, want, failing, ignore, tolerance, scale)
     own = _own(record, masks)
     tf_ignore = _any([mask for name, mask in masks if _tf_excused(record, (name,))], got.shape)
-    details = meets_exact(record, ex, got, failing & tf_ignore, own, tolerance, scale)
+    details = meets_exact(record, ex, got, failing & tf_ignore, own, tolerance, scale, own_scale)
     bounded, unbounded = _bounds(record, own, got.shape)  # elsewhere, its bounds against TF
     details = [d or b for d, b in zip(details, _beyond_bounds(
-        bounded, got, want, failing & ~tf_ignore & ~unbounded, scale, flush), strict=True)]
+        bounded, got, want, failing & ~tf_ignore & ~unbounded, scale, own_scale, flush), strict=True)]
     needs = tf_abs_eps_needed(ex, want, [c.need_index for c in comparisons], tolerance, scale)
     explains = [(name, (failing & mask).reshape(len(cases), -1).any(axis=1).tolist()) for name, mask in masks]
     return [CheckResult(
@@ -292,10 +302,12 @@ def _any(masks: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
     return np.logical_or.reduce(masks) if masks else np.zeros(shape, bool)
 
 
-def bound_scale(scale: np.ndarray) -> np.ndarray:
-    """A candidate divergence's absolute bound is `abs_eps` eps times the check's scale, and at
-    least `abs_eps` eps: an absolute accuracy (a kernel accurate to an ULP of 1) reads as one."""
-    return np.maximum(scale, 1.0)
+def bound_scale(scale: np.ndarray, own_scale: np.ndarray | float = 0.0) -> np.ndarray:
+    """A candidate divergence's absolute bound is `abs_eps` eps times the larger of the check's
+    scale (TF's terms) and the candidate's own (its record's `own_scales`: another formula's
+    terms), and at least `abs_eps` eps: an absolute accuracy (a kernel accurate to an ULP of 1)
+    reads as one."""
+    return np.maximum(np.maximum(scale, own_scale), 1.0)
 
 
 def run_case(record: OpRecord, case: Case, candidate: ModuleType = impl,
@@ -319,7 +331,19 @@ def for_candidate(record: OpRecord, candidate: ModuleType) -> OpRecord:
                             f"from TF's: {getattr(d, 'name', d)!r}")
     if not own and gradients(candidate):
         return record
-    return replace(record, divergences=record.divergences + own, grads=record.grads if gradients(candidate) else ())
+    return replace(record, divergences=record.divergences + own, grads=record.grads if gradients(candidate) else (),
+                   own_scales=_largest([d.scales for d in own if d.scales]))
+
+
+def _largest(scales: list[Callable]) -> Callable:
+    """The size of a candidate's own terms per check: the largest its divergences declare."""
+    def own_scales(inputs: Inputs, axis: int | None, g: np.ndarray | None) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for each in scales:
+            for check, scale in each(inputs, axis, g).items():
+                found[check] = np.maximum(found.get(check, 0.0), scale)
+        return found
+    return own_scales
 
 
 def not_provided(record: OpRecord, candidate: ModuleType, results: list[CheckResult]) -> list[CheckResult]:
@@ -349,14 +373,17 @@ def single(record: OpRecord, case: Case, candidate: ModuleType, backend: Backend
     axis = record.class_axis(case)
     ct = draw(np.shape(tf.value)) if tf.value is not None else None
     scales = record.scales(inputs, axis, ct)
-    results = [judge(record, case, "value", inputs, mine, tf, backend, scales.get("value", 0.0), ct)]
+    own = record.own_scales(inputs, axis, ct)
+    results = [judge(record, case, "value", inputs, mine, tf, backend, scales.get("value", 0.0), ct,
+                     own.get("value", 0.0))]
     if ct is None or mine.error:
         return results
     mine_grads = outcome(vjp_fn, ct, **kwargs)
     for name in record.grads:
         results.append(judge(
             record, case, f"vjp_{name}", inputs,
-            pick(mine_grads, name), pick(tf_grads, name), backend, scales.get(f"vjp_{name}", 0.0), ct))
+            pick(mine_grads, name), pick(tf_grads, name), backend, scales.get(f"vjp_{name}", 0.0), ct,
+            own.get(f"vjp_{name}", 0.0)))
     return results
 
 
@@ -378,9 +405,10 @@ def _covers_whole_case(divergence, case: Case, inputs: Inputs) -> bool:
 
 def explained_mask(mask: np.ndarray | bool, shape: tuple[int, ...], axis: int | None) -> np.ndarray:
     """A divergence's mask over `shape`. A mask over the logits explains the loss rows it
-    reduces into; one that fits no other way explains a reduced output wholly."""
-    if axis is not None and np.ndim(mask) == len(shape) + 1:
-        mask = np.any(mask, axis=axis)
+    reduces into (along `axis`, or the last where the op takes none: sparse CE); one that fits
+    no other way explains a reduced output wholly."""
+    if np.ndim(mask) == len(shape) + 1:
+        mask = np.any(mask, axis=-1 if axis is None else axis)
     try:
         return np.broadcast_to(mask, shape)
     except ValueError:

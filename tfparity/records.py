@@ -32,7 +32,7 @@ class Evidence:
     `check` is "value", "vjp_<input>" or "raises"; `tf` is TF's output (or its error class for
     "raises"), `exact` the mathematically exact answer, derived independently of impl. `tf_in`
     holds TF's output in the modes where it was measured to be another (XLA's rounding, a graph's
-    misshapen gradient).
+    misshapen gradient). A VJP is taken of a cotangent of ones, or of `cotangent`.
     """
 
     check: str
@@ -42,6 +42,7 @@ class Evidence:
     tf_in: Mapping[str, object] = field(default_factory=dict)
     candidate: object = None  # a candidate's divergence: what the candidate gives (or the class it raises)
     op: str = ""  # a candidate's divergence several ops share: the op the evidence was measured on
+    cotangent: object = None
 
     def tf_answer(self, mode: str) -> object:
         """What TF gives in `mode`."""
@@ -88,6 +89,15 @@ class CandidateDivergence(KnownDivergence):
     bound. Its evidence says what the candidate gives."""
 
     within: Tolerance | None = None
+    # the size of the candidate's own formula's terms per check, in the form of an op record's
+    # `scales`: its bounds' absolute part is eps times the larger of these and the op's scale
+    scales: Callable[[Inputs, int | None, np.ndarray | None], dict[str, np.ndarray]] | None = None
+
+    def describe_bound(self) -> str:
+        """The bound as a report shows it."""
+        if self.within is None:
+            return ""
+        return f"{self.within.ulp:g} ULP" + (f" or {self.within.abs_eps:g} eps" if self.within.abs_eps else "")
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,8 @@ class OpRecord:
     min_rank: int = 1
     max_rank: int = 6
     scalars: tuple[str, ...] = ()  # inputs of one number per case, broadcast over the logits
+    # a candidate's record (tfparity.check.for_candidate): the size of its own formula's terms per check
+    own_scales: Callable[[Inputs, int | None, np.ndarray | None], dict[str, np.ndarray]] = lambda *_: {}
 
     @property
     def name(self) -> str:

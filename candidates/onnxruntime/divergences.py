@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from candidates.conditions import error_inputs, everywhere, exact_value, python_values
+from candidates.conditions import (
+    error_inputs,
+    everywhere,
+    exact_value,
+    non_finite_rows,
+    python_values,
+    tf_divergence,
+)
 from tfparity.compare import Tolerance
 from tfparity.inputs import Case
 from tfparity.opdb import SOFTMAX_CE
@@ -113,16 +120,11 @@ LOG_SOFTMAX_ABSOLUTE = CandidateDivergence(
                        candidate=np.array([[-5.0353380e-03, -8.9798288, -5.3192024]], F32), op="log_softmax"),),
 )
 
-def _tf(name: str):
-    """The condition of TF's own divergence `name`: where the export inherits it."""
-    return next(d for d in SOFTMAX_CE.divergences if d.name == name).where
-
-
 SHIFT_OVERFLOW = CandidateDivergence(
     name="onnx_shift_overflow",
     what="As TF's kernel does (softmax_ce_shift_overflow), LogSoftmax's x - max overflows for logits near the "
          "dtype's max: the loss is inf or nan where it is finite.",
-    dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE, where=_tf("softmax_ce_shift_overflow"),
+    dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE, where=tf_divergence(SOFTMAX_CE, "softmax_ce_shift_overflow").where,
     evidence=(Evidence("value", {"labels": np.array([0.5, 0.5], F32), "logits": np.array([3e38, -3e38], F32)},
                        np.float32(np.inf), 3e38, candidate=np.float32(np.inf)),),
 )
@@ -132,25 +134,17 @@ MASKED_LOGIT_NAN = CandidateDivergence(
     what="As TF's kernel does (softmax_ce_masked_logit_nan), the exported graph multiplies a label of 0 by "
          "LogSoftmax's -inf at a masked logit: the loss is nan where the exact loss ignores that class.",
     dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE,
-    where=_tf("softmax_ce_masked_logit_nan"),
+    where=tf_divergence(SOFTMAX_CE, "softmax_ce_masked_logit_nan").where,
     evidence=(Evidence("value", {"labels": np.array([[0.0, 0.0, 1.0]], F32), "logits": np.array([[-np.inf, 0.0, 1.0]], F32)},
                        np.array([np.nan], F32), np.array([np.log1p(np.exp(-1.0))]), candidate=np.array([np.nan], F32)),),
 )
-
-
-def _non_finite_rows(case: Case, inputs: Inputs) -> np.ndarray:
-    """Every element of a row (along the class axis) holding an inf or nan logit."""
-    x = np.asarray(inputs["logits"], np.float64)
-    if case.op == "sparse_softmax_cross_entropy_with_logits":  # one loss per row
-        return ~np.isfinite(x).all(axis=-1)
-    return np.broadcast_to(~np.isfinite(x).all(axis=case.class_axis, keepdims=True), x.shape)
 
 
 NON_FINITE_ROWS = CandidateDivergence(
     name="onnxruntime_non_finite_rows",
     what="In a row holding an inf or nan logit, ORT's LogSoftmax and the exported sparse CE place nan and inf "
          "elsewhere than TF's kernels do (TF's answer there is itself a known divergence of TF's, or exact).",
-    dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE, where=_non_finite_rows,
+    dtypes=frozenset({"float16", "float32", "float64"}), checks=VALUE, where=non_finite_rows,
     evidence=(Evidence("value", {"logits": np.array([[np.inf, 1.0, 2.0]], np.float64)},
                        np.array([[np.nan, np.nan, np.nan]]), np.array([[0.0, -np.inf, -np.inf]]),
                        candidate=np.array([[np.nan, -np.inf, -np.inf]]), op="log_softmax"),),
