@@ -42,10 +42,18 @@ def exact_value(case: Case, inputs: Inputs) -> np.ndarray:
 
 def tf_divergence(record: OpRecord, name: str) -> KnownDivergence:
     """TF's own divergence `name`: its condition and checks are where a candidate inheriting it departs."""
-    return next(d for d in record.divergences if d.name == name)
+    found = [d for d in record.divergences if d.name == name]
+    if not found:
+        raise KeyError(f"{record.name} has no divergence {name!r}")
+    return found[0]
 
 
-def non_finite_rows(case: Case, inputs: Inputs) -> np.ndarray:
-    """Every element of a row (along the class axis) holding an inf or nan logit."""
-    x = np.asarray(inputs["logits"], np.float64)
-    return np.broadcast_to(~np.isfinite(x).all(axis=case.class_axis, keepdims=True), x.shape)
+def rows_holding(test: Callable[[np.ndarray], np.ndarray]) -> Where:
+    """Every element of a row (along the class axis) holding a logit that `test` marks."""
+    def where(case: Case, inputs: Inputs) -> np.ndarray:
+        x = np.asarray(inputs["logits"], np.float64)
+        return np.broadcast_to(test(x).any(axis=case.class_axis, keepdims=True), x.shape)
+    return where
+
+
+non_finite_rows = rows_holding(lambda x: ~np.isfinite(x))

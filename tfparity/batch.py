@@ -33,6 +33,7 @@ from tfparity.check import (
     departs,
     explained_mask,
     for_candidate,
+    for_check,
     judge_raised,
     judge_values,
     meets_exact,
@@ -96,9 +97,8 @@ def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backe
     final = np.zeros(len(cases), bool)
     final[keep] = True
     if keep:
-        values = {k: as_constant(v) for k, v in stacked.items() if k != "axis"}
-        scales = record.scales(values, shifted(record.class_axis(cases[0])), g)
-        own_scales = record.own_scales(values, shifted(record.class_axis(cases[0])), g)
+        values, axis = {k: as_constant(v) for k, v in stacked.items() if k != "axis"}, shifted(record.class_axis(cases[0]))
+        scales, own_scales = record.scales(values, axis, g), record.own_scales(values, axis, g)
         applicable = [d for d in record.divergences if d.applies(backend, cases[0].dtype)]
         wheres = {d.name: [d.where(cases[b], inputs[b]) for b in keep] for d in applicable}
         wheres = {name: marks for name, marks in wheres.items() if any(np.any(m) for m in marks)}  # False explains nothing
@@ -251,14 +251,14 @@ def _judge_raised(record: OpRecord, cases: list[Case], check: str, keep: list[in
         at = [keep[i] for i in excuse]
         got = np.stack([np.asarray(mine[b].value) for b in at])
         ops, own_scales = scales or ({}, {})
-        scale = _scale(ops, check, stacked, (len(cases), *got.shape[1:]))[at]
+        shape = (len(cases), *got.shape[1:])
+        scale = _scale(ops, check, stacked, shape)[at]
         ex = _batch_exact(record, check, inputs, stacked, at, record.class_axis(cases[0]), g, got.dtype, scale)
         per_case = [departs(record, cases[b], check, inputs[b], got.shape[1:], backend) for b in at]
         own = [(name, np.stack([masks[k][1] for masks in per_case])) for k, (name, _) in enumerate(per_case[0])]
         details = dict(zip(excuse, meets_exact(record, ex, got, np.ones(got.shape, bool), own,
                                                record.tolerance(check, cases[0].dtype), scale,
-                                               _scale(own_scales, check, stacked, (len(cases), *got.shape[1:]))[at]),
-                                   strict=True))
+                                               _own_scale(own_scales, check, stacked, shape, at)), strict=True))
     for i, (b, (result, _)) in enumerate(zip(keep, verdicts, strict=True)):
         yield b, replace(result, detail=details.get(i, result.detail), path=BATCH)
 
@@ -271,7 +271,7 @@ def _judge_batch(record: OpRecord, cases: list[Case], check: str, keep: list[int
     want = tf[keep]
     got = mine[keep] if isinstance(mine, np.ndarray) else np.stack([np.asarray(mine[b]) for b in keep])
     scale = _scale(scales[0], check, stacked, tf.shape)[keep]
-    own_scale = _scale(scales[1], check, stacked, tf.shape)[keep]
+    own_scale = _own_scale(scales[1], check, stacked, tf.shape, keep)
     mask_axis = cases[0].class_axis if record.has_axis else None
     masks = [(d.name, np.stack([explained_mask(where, want.shape[1:], mask_axis) for where in wheres[d.name]]))
              for d in record.divergences_for(cases[0], check, backend) if d.name in wheres]
@@ -293,6 +293,13 @@ def _scale(scales: dict, check: str, stacked: dict, shape: tuple[int, ...]) -> n
     if np.prod(full) != np.prod(shape):
         return np.zeros(shape)
     return as_scale(np.broadcast_to(np.asarray(scales.get(check, 0.0), np.float64), full).reshape(shape), shape)
+
+
+def _own_scale(own_scales: dict[str, dict], check: str, stacked: dict, shape: tuple[int, ...],
+               at: list[int]) -> dict[str, np.ndarray]:
+    """The candidate's own scales for one check (per divergence declaring one), as `_scale` gives
+    the op's, for the cases `at`."""
+    return {name: _scale({check: size}, check, stacked, shape)[at] for name, size in for_check(own_scales, check).items()}
 
 
 def _per_case(grad: np.ndarray | None, size: int, single: object) -> np.ndarray | None:

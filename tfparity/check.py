@@ -32,8 +32,11 @@ from tfparity.records import (
     CandidateDivergence,
     Inputs,
     OpRecord,
+    Scales,
     gradients,
 )
+
+OwnScale = dict[str, np.ndarray]  # divergence name -> the size of the candidate's own terms in it
 
 # What an error means, whatever raised it (TF, or a candidate in Python's terms): TF raises a
 # ValueError (or TypeError) where a graph is traced or an argument converted, an
@@ -153,10 +156,11 @@ def digest(outcome: Outcome) -> str:
 
 def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcome, tf: Outcome,
           backend: Backend, scale: np.ndarray | float = 0.0, cotangent: np.ndarray | None = None,
-          own_scale: np.ndarray | float = 0.0) -> CheckResult:
+          own_scale: OwnScale | None = None) -> CheckResult:
     """Compare both sides' outcomes for one check, letting the known divergences that apply on
-    `backend` explain mismatches (`own_scale`: the size of the candidate's own terms, see
-    `bound_scale`)."""
+    `backend` explain mismatches (`own_scale`: the size of the candidate's own terms, per
+    divergence declaring it; see `bound_scale`)."""
+    own_scale = own_scale or {}
     tolerance = record.tolerance(check, case.dtype)
     axis = record.class_axis(case)
     if mine.error or tf.error:
@@ -178,11 +182,11 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
     scale = as_scale(scale, want.shape)
     ex = exact_of(record.exact, record.wide, check, inputs, axis, cotangent, want.dtype, scale)
     return judge_values(record, [case], check, got[None], want[None], masks, ex, scale[None],
-                        backend.flushes(case.dtype), own_scale=as_scale(own_scale, want.shape)[None])[0][0]
+                        backend.flushes(case.dtype), own_scale=_one_case(own_scale, want.shape))[0][0]
 
 
 def _meets_exact(record: OpRecord, result: CheckResult, inputs: Inputs, mine: Outcome, backend: Backend,
-                 scale: np.ndarray | float, cotangent: np.ndarray | None, own_scale: np.ndarray | float) -> CheckResult:
+                 scale: np.ndarray | float, cotangent: np.ndarray | None, own_scale: OwnScale) -> CheckResult:
     """Where a divergence excuses TF's whole answer, the candidate's value must meet the exact one
     (within its own divergences' bounds where they apply, not at all where one is unbounded)."""
     got = np.asarray(mine.value)
@@ -191,7 +195,7 @@ def _meets_exact(record: OpRecord, result: CheckResult, inputs: Inputs, mine: Ou
                   got.dtype, scale)
     own = [(name, mask[None]) for name, mask in departs(record, result.case, result.check, inputs, got.shape, backend)]
     detail = meets_exact(record, ex, got[None], np.ones((1, *got.shape), bool), own, result.tolerance, scale[None],
-                         as_scale(own_scale, got.shape)[None])
+                         _one_case(own_scale, got.shape))
     return replace(result, detail=detail[0])
 
 
@@ -208,13 +212,13 @@ def _own(record: OpRecord, masks: list[tuple[str, np.ndarray]]) -> list[tuple[st
 
 def meets_exact(record: OpRecord, ex: Exact, got: np.ndarray, excused_where: np.ndarray,
                 own: list[tuple[str, np.ndarray]], tolerance: Tolerance, scale: np.ndarray,
-                own_scale: np.ndarray | float = 0.0) -> list[str]:
+                own_scale: OwnScale | None = None) -> list[str]:
     """Where TF's divergences excuse TF (`excused_where`), each case's candidate must meet the exact
     answer: within the op's tolerance, within its own divergences' bounds where they apply (any
     one of them), and not at all where an unbounded one does. "" per case where it does, else why not."""
     bounded, unbounded = _bounds(record, own, got.shape)
     return excused_within(ex, got, [(excused_where & ~_any([mask for _, mask in own], got.shape), tolerance, scale)]
-                          + [(excused_where & mask & ~unbounded, d.within, bound_scale(scale, own_scale))
+                          + [(excused_where & mask & ~unbounded, d.within, bound_scale(scale, (own_scale or {}).get(d.name)))
                              for d, mask in bounded])
 
 
@@ -227,14 +231,14 @@ def _bounds(record: OpRecord, own: list[tuple[str, np.ndarray]],
 
 
 def _beyond_bounds(bounded: list[tuple[CandidateDivergence, np.ndarray]], got: np.ndarray, want: np.ndarray,
-                   judged: np.ndarray, scale: np.ndarray, own_scale: np.ndarray | float, flush: bool) -> list[str]:
+                   judged: np.ndarray, scale: np.ndarray, own_scale: OwnScale, flush: bool) -> list[str]:
     """Per case, why the candidate is past every bound that applies at some element it departs
     from TF at (`judged`), or "": an element passes within any one of them."""
     beyond = judged & _any([mask for _, mask in bounded], got.shape)
     worst: list[tuple[str, list[Comparison]]] = []
     for divergence, mask in bounded:
-        comparisons = compare_batch(got, want, divergence.within, bound_scale(scale, own_scale), ~(mask & judged),
-                                    flush=flush)
+        comparisons = compare_batch(got, want, divergence.within, bound_scale(scale, own_scale.get(divergence.name)),
+                                    ~(mask & judged), flush=flush)
         beyond &= ~mask | np.stack([c.failing for c in comparisons])
         worst.append((divergence.name, comparisons))
     return ["" if not beyond[b].any() else
@@ -273,11 +277,13 @@ def explained(record: OpRecord, case: Case, check: str, inputs: Inputs, shape: t
 
 def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarray, want: np.ndarray,
                  masks: list[tuple[str, np.ndarray]], ex: Exact, scale: np.ndarray,
-                 flush: bool, own_scale: np.ndarray | float = 0.0, **row: object) -> tuple[list[CheckResult], np.ndarray]:
+                 flush: bool, own_scale: OwnScale | None = None,
+                 **row: object) -> tuple[list[CheckResult], np.ndarray]:
     """The verdicts on one check of a batch of cases (values stacked on the leading axis), and
     each case's accuracy headroom (see `tfparity.accuracy.assess`). `own_scale`: the size of the
-    candidate's own terms (see `bound_scale`); `row` sets the results' other fields (how TF was
-    called)."""
+    candidate's own terms, per divergence declaring it (see `bound_scale`); `row` sets the results'
+    other fields (how TF was called)."""
+    own_scale = own_scale or {}
     tolerance = record.tolerance(check, cases[0].dtype)
     ignore = np.logical_or.reduce([m for _, m in masks]) if masks else np.zeros(got.shape, bool)
     comparisons = compare_batch(got, want, tolerance, scale, ignore, flush=flush)
@@ -302,12 +308,21 @@ def _any(masks: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
     return np.logical_or.reduce(masks) if masks else np.zeros(shape, bool)
 
 
-def bound_scale(scale: np.ndarray, own_scale: np.ndarray | float = 0.0) -> np.ndarray:
+def bound_scale(scale: np.ndarray, own_scale: np.ndarray | None = None) -> np.ndarray:
     """A candidate divergence's absolute bound is `abs_eps` eps times the larger of the check's
-    scale (TF's terms) and the candidate's own (its record's `own_scales`: another formula's
-    terms), and at least `abs_eps` eps: an absolute accuracy (a kernel accurate to an ULP of 1)
-    reads as one."""
-    return np.maximum(np.maximum(scale, own_scale), 1.0)
+    scale (TF's terms) and the size of the candidate's own terms where the divergence declares
+    it (its `scales`: another formula's), and at least `abs_eps` eps: an absolute accuracy (a
+    kernel accurate to an ULP of 1) reads as one."""
+    return np.maximum(scale if own_scale is None else np.maximum(scale, own_scale), 1.0)
+
+
+def for_check(own_scales: dict[str, dict], check: str) -> OwnScale:
+    """The candidate's own scales for one check, per divergence declaring one."""
+    return {name: sizes[check] for name, sizes in own_scales.items() if check in sizes}
+
+
+def _one_case(own_scale: OwnScale, shape: tuple[int, ...]) -> OwnScale:
+    return {name: as_scale(size, shape)[None] for name, size in own_scale.items()}
 
 
 def run_case(record: OpRecord, case: Case, candidate: ModuleType = impl,
@@ -332,17 +347,16 @@ def for_candidate(record: OpRecord, candidate: ModuleType) -> OpRecord:
     if not own and gradients(candidate):
         return record
     return replace(record, divergences=record.divergences + own, grads=record.grads if gradients(candidate) else (),
-                   own_scales=_largest([d.scales for d in own if d.scales]))
+                   own_scales=_declared({d.name: d.scales for d in own if d.scales}))
 
 
-def _largest(scales: list[Callable]) -> Callable:
-    """The size of a candidate's own terms per check: the largest its divergences declare."""
-    def own_scales(inputs: Inputs, axis: int | None, g: np.ndarray | None) -> dict[str, np.ndarray]:
-        found: dict[str, np.ndarray] = {}
-        for each in scales:
-            for check, scale in each(inputs, axis, g).items():
-                found[check] = np.maximum(found.get(check, 0.0), scale)
-        return found
+def _declared(scales: dict[str, Scales]) -> Callable[[Inputs, int | None, np.ndarray | None], dict[str, dict]]:
+    """The size of a candidate's own terms, per divergence declaring it, per check (non-finite: 0,
+    never an infinite bound)."""
+    def own_scales(inputs: Inputs, axis: int | None, g: np.ndarray | None) -> dict[str, dict[str, np.ndarray]]:
+        with np.errstate(all="ignore"):
+            return {name: {check: np.where(np.isfinite(size), size, 0.0) for check, size in each(inputs, axis, g).items()}
+                    for name, each in scales.items()}
     return own_scales
 
 
@@ -375,7 +389,7 @@ def single(record: OpRecord, case: Case, candidate: ModuleType, backend: Backend
     scales = record.scales(inputs, axis, ct)
     own = record.own_scales(inputs, axis, ct)
     results = [judge(record, case, "value", inputs, mine, tf, backend, scales.get("value", 0.0), ct,
-                     own.get("value", 0.0))]
+                     for_check(own, "value"))]
     if ct is None or mine.error:
         return results
     mine_grads = outcome(vjp_fn, ct, **kwargs)
@@ -383,7 +397,7 @@ def single(record: OpRecord, case: Case, candidate: ModuleType, backend: Backend
         results.append(judge(
             record, case, f"vjp_{name}", inputs,
             pick(mine_grads, name), pick(tf_grads, name), backend, scales.get(f"vjp_{name}", 0.0), ct,
-            own.get(f"vjp_{name}", 0.0)))
+            for_check(own, f"vjp_{name}")))
     return results
 
 

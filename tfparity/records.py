@@ -21,6 +21,8 @@ from tfparity.dtypes import DTYPES, np_dtype
 from tfparity.inputs import Case
 
 Inputs = dict[str, np.ndarray]
+# the magnitude of a formula's terms per check, each in that check's output shape
+Scales = Callable[[Inputs, int | None, np.ndarray | None], dict[str, np.ndarray]]
 Mask = np.ndarray | bool
 ERROR_PREFIX = "error:"
 
@@ -89,15 +91,17 @@ class CandidateDivergence(KnownDivergence):
     bound. Its evidence says what the candidate gives."""
 
     within: Tolerance | None = None
-    # the size of the candidate's own formula's terms per check, in the form of an op record's
-    # `scales`: its bounds' absolute part is eps times the larger of these and the op's scale
-    scales: Callable[[Inputs, int | None, np.ndarray | None], dict[str, np.ndarray]] | None = None
+    # the size of the candidate's own formula's terms per check (each in the check's output
+    # shape), as an op record's `scales`: this divergence's bound is then eps times the larger of
+    # these and the op's scale
+    scales: Scales | None = None
 
     def describe_bound(self) -> str:
         """The bound as a report shows it."""
         if self.within is None:
             return ""
-        return f"{self.within.ulp:g} ULP" + (f" or {self.within.abs_eps:g} eps" if self.within.abs_eps else "")
+        size = "max(scale, own terms, 1)" if self.scales else "max(scale, 1)"
+        return f"{self.within.ulp:g} ULP" + (f" or {self.within.abs_eps:g} eps x {size}" if self.within.abs_eps else "")
 
 
 @dataclass(frozen=True)
@@ -134,7 +138,7 @@ class OpRecord:
     grads: tuple[str, ...]
     value_tolerance: Mapping[str, Tolerance]
     vjp_tolerance: Mapping[str, Tolerance]
-    scales: Callable[[Inputs, int, np.ndarray | None], dict[str, np.ndarray]]
+    scales: Scales
     has_axis: bool = False
     label_kinds: tuple[str | None, ...] = (None,)
     regimes: tuple[str, ...] = ()
@@ -144,8 +148,8 @@ class OpRecord:
     min_rank: int = 1
     max_rank: int = 6
     scalars: tuple[str, ...] = ()  # inputs of one number per case, broadcast over the logits
-    # a candidate's record (tfparity.check.for_candidate): the size of its own formula's terms per check
-    own_scales: Callable[[Inputs, int | None, np.ndarray | None], dict[str, np.ndarray]] = lambda *_: {}
+    # a candidate's record (tfparity.check.for_candidate): per divergence declaring `scales`, its scales
+    own_scales: Callable[[Inputs, int | None, np.ndarray | None], dict[str, dict[str, np.ndarray]]] = lambda *_: {}
 
     @property
     def name(self) -> str:

@@ -70,6 +70,23 @@ def _weighted_ce(labels: jax.Array, logits: jax.Array, pos_weight: jax.Array) ->
     return -(pos_weight * labels * jax.nn.log_sigmoid(logits) + (1 - labels) * jax.nn.log_sigmoid(-logits))
 
 
+# Each compiled executable holds memory maps: a worker of a ci run (about 16,000 executables)
+# reached the kernel's vm.max_map_count (65,530) and crashed in XLA's compiler. Past this many
+# input signatures the compiled functions are dropped and compiled again as needed.
+LIVE_SIGNATURES = 2000
+_signatures: set[tuple] = set()
+
+
+def _make_room(fn: Callable, options: tuple, inputs: dict[str, object]) -> None:
+    signature = (fn, options, tuple((name, np.shape(v), np.asarray(v).dtype.str) for name, v in inputs.items()))
+    if signature not in _signatures and len(_signatures) >= LIVE_SIGNATURES:
+        jax.clear_caches()
+        _compiled.cache_clear()
+        _compiled_vjp.cache_clear()
+        _signatures.clear()
+    _signatures.add(signature)
+
+
 @functools.cache
 def _compiled(fn: Callable, options: tuple) -> Callable:
     return jax.jit(lambda inputs: fn(*options, **inputs))
@@ -88,11 +105,13 @@ def _compiled_vjp(fn: Callable, options: tuple, wrt: tuple[str, ...]) -> Callabl
 
 
 def _value(fn: Callable, *options: object, **inputs: object) -> np.ndarray:
+    _make_room(fn, options, inputs)
     return np.asarray(_compiled(fn, options)({name: jnp.asarray(value) for name, value in inputs.items()}))
 
 
 def _vjp(fn: Callable, wrt: tuple[str, ...], cotangent: object, *options: object,
          **inputs: object) -> dict[str, np.ndarray]:
+    _make_room(fn, (wrt, *options), inputs)
     grads = _compiled_vjp(fn, options, wrt)(jnp.asarray(cotangent), {n: jnp.asarray(v) for n, v in inputs.items()})
     return {name: np.asarray(grad) for name, grad in grads.items()}
 

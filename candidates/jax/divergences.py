@@ -11,8 +11,8 @@ import numpy as np
 from candidates.conditions import (
     error_inputs,
     everywhere,
-    non_finite_rows,
     python_values,
+    rows_holding,
     tf_divergence,
 )
 from tfparity.compare import Tolerance
@@ -55,9 +55,10 @@ BROADCASTS = CandidateDivergence(
 
 PROMOTES_MIXED = CandidateDivergence(
     name="jax_promotes_mixed_dtypes",
-    what="JAX promotes mixed dtypes (int32 labels with float32 logits; float64 labels with float16 logits; "
-         "labels of another float dtype) where TF refuses them (sigmoid and weighted CE) or casts the labels to "
-         "the logits' dtype (softmax CE).",
+    what="JAX answers mixed dtypes (int32 labels with float32 logits; float64 labels with float16 logits; "
+         "labels of another float dtype), promoting them (softmax CE, the porter's weighted CE) or casting the "
+         "labels to the logits' dtype (optax's sigmoid CE), where TF refuses them (sigmoid and weighted CE) or "
+         "answers in the logits' dtype (softmax CE).",
     dtypes=ALL, checks=VALUE,
     where=error_inputs("labels_int_logits_float32", "labels_other_dtype", "labels_float64_logits_float16"),
     evidence=(Evidence("value", {"labels": np.array([0, 1], np.int32), "logits": np.array([1.5, -2.0], F32)},
@@ -79,11 +80,16 @@ INTEGER_LABELS_UNCHECKED = CandidateDivergence(
 SPARSE_INFINITE_LOGIT = CandidateDivergence(
     name="optax_sparse_ce_infinite_logit",
     what="optax's integer-label CE is logsumexp(x) - x[label]: in a row with a +inf logit it is +inf where the "
-         "label's logit is finite (the limit), and its gradient is finite (0, or -1 at the label) beside nan; "
-         "TF's kernel (and the exact inf / inf) give nan across the row.",
-    dtypes=ALL, checks=frozenset({"value", "vjp_logits"}), where=non_finite_rows,
+         "label's logit is finite (the limit), and its gradient is finite (0, or -1 at the label) beside nan "
+         "at the +inf; TF's kernel (and the exact inf / inf) give nan across the row. Rows with -inf or nan "
+         "logits agree with TF.",
+    dtypes=ALL, checks=frozenset({"value", "vjp_logits"}), where=rows_holding(lambda x: x == np.inf),
     evidence=(Evidence("value", {"labels": np.array([1], np.int32), "logits": np.array([[np.inf, 1.0, 2.0]], F32)},
-                       np.array([np.nan], F32), np.array([np.nan]), candidate=np.array([np.inf], F32)),),
+                       np.array([np.nan], F32), np.array([np.nan]), candidate=np.array([np.inf], F32)),
+              Evidence("vjp_logits", {"labels": np.array([1], np.int32),
+                                      "logits": np.array([[np.inf, 1.0, 2.0]], F32)},
+                       np.array([[np.nan, np.nan, np.nan]], F32), np.array([[np.nan, np.nan, np.nan]]),
+                       candidate=np.array([[np.nan, -1.0, 0.0]], F32)),),
 )
 
 TF_SHIFT_OVERFLOW = tf_divergence(SOFTMAX_CE, "softmax_ce_shift_overflow")
@@ -199,8 +205,8 @@ SIGMOID_CE_LOG_SIGMOIDS = _rounds(
     "optax_sigmoid_ce_log_sigmoids", "optax's sigmoid_binary_cross_entropy is -labels * log_sigmoid(x) - "
     "(1 - labels) * log_sigmoid(-x), not TF's max(x, 0) - x * z + log1p(exp(-|x|)): its terms round "
     "otherwise, and its labels gradient log_sigmoid(-x) - log_sigmoid(x) (= -x) is a difference of two "
-    "numbers near -log 2 for small x, off by an eps where TF gives -x exactly (x = 0.001: -0.00099999 "
-    "where TF gives -0.001).",
+    "numbers near -log 2 for small x, off by a fraction of an eps where TF gives -x exactly (x = 0.001: "
+    "-0.00099999 where TF gives -0.001, 111 ULP).",
     Tolerance(8, 16, MEASURED.format(16)),
     Evidence("vjp_labels", {"labels": np.array([0.30000001192092896], F32),
                             "logits": np.array([0.0010000000474974513], F32)},
