@@ -71,9 +71,10 @@ def _weighted_ce(labels: jax.Array, logits: jax.Array, pos_weight: jax.Array) ->
 
 
 # Each compiled executable holds memory maps: a worker of a ci run (about 16,000 executables)
-# reached the kernel's vm.max_map_count (65,530) and crashed in XLA's compiler. Past this many
-# input signatures the compiled functions are dropped and compiled again as needed.
-LIVE_SIGNATURES = 2000
+# reached the kernel's vm.max_map_count (65,530) and crashed in XLA's compiler; kept to 2,000
+# signatures a worker peaked near 32,000 maps and 4.7 GB. Past this many input signatures the
+# compiled functions are dropped and compiled again as needed.
+LIVE_SIGNATURES = 1000
 _signatures: set[tuple] = set()
 
 
