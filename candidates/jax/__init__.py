@@ -1,7 +1,7 @@
 """JAX as a port from TF uses it: `jax.nn`'s activations, optax's losses, gradients by `jax.vjp`.
 
 It runs on the CPU with float64 enabled (`jax_enable_x64`), each function (and its VJP) under
-`jax.jit` as a port runs it: XLA compiles it once per input signature (about 0.05 s here) and
+`jax.jit` as a port runs it: XLA compiles it once per input signature (0.05 to 0.08 s here) and
 may fuse its steps. `TFPARITY_JAX_CACHE=DIR` keeps the executables on disk (JAX's persistent
 cache); it is off by default, as jax 0.10 crashed (a segfault in the cache write) once with two
 xdist workers writing to one cache.
