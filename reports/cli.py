@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SUITE = ROOT / "tfparity" / "suite"
 PARITY_TESTS = tuple(str(SUITE / name) for name in ("test_parity.py", "test_errors.py", "test_misuses.py"))
 DEFAULT_OUT = Path("reports", "out")
+PROGRESS_EVERY = 10.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
                           "after another into OUT/<mode> and merge into OUT, with a table of TF against TF")
     run.add_argument("--shard", default="1/1", help="K/N: check only shard K of N of the cases (by case id, the same "
                                                     "on every machine); `tfparity merge` joins the shards' reports")
+    run.add_argument("--progress", type=float, default=PROGRESS_EVERY, metavar="SECONDS",
+                     help=f"print the cases checked, the rate and the time left every SECONDS (default {PROGRESS_EVERY:g}; "
+                          "0: never)")
     run.set_defaults(command=_run)
 
     merge = commands.add_parser("merge", help="one report from shard reports (or from several machines' reports)")
@@ -80,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from reports import output, summary
+    from reports import output, progress, summary
     from tfparity.shards import Shard
 
     out = args.out.resolve()
@@ -115,6 +119,9 @@ def _run(args: argparse.Namespace) -> int:
     command += [f"--ops={','.join(args.ops)}"] if args.ops else []
     command += [f"--dtypes={','.join(args.dtypes)}"] if args.dtypes else []
     command += [f"--shard={shard}"] if shard.count > 1 else []
+    if args.progress > 0:
+        expected = progress.expected_cases(args.profile, args.ops, args.dtypes, shard)
+        command += [f"--progress={args.progress:g}", f"--expected-cases={expected}"]
     print("tfparity:", " ".join(command[1:]), flush=True)
     path = os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))
     pytest_status = subprocess.call(command, env=os.environ | {MODE_ENV: args.mode[0], "PYTHONPATH": path})

@@ -12,6 +12,8 @@ from pathlib import Path
 from tfparity.backend import cpu_flags
 
 _MISSING = "(not installed)"
+ONEDNN_VARIABLE = "TF_ENABLE_ONEDNN_OPTS"
+UNSET = "unset"
 # Keys whose change the gate reports; the backend fingerprint decides how it compares.
 COMPARABLE = ("tensorflow", "numpy", "TF_ENABLE_ONEDNN_OPTS", "cpu", "candidate", "profile", "mode")
 
@@ -52,7 +54,7 @@ def collect(profile: str, seed: str, candidate: str) -> dict[str, str]:
         "harness": harness_version(),
         "tensorflow": tensorflow if tensorflow != _MISSING else _version("tensorflow"),
         "numpy": _version("numpy"),
-        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "(unset: on)"),
+        ONEDNN_VARIABLE: os.environ.get(ONEDNN_VARIABLE, UNSET),
         "cpu": cpu_model(),
         "cpu_flags": cpu_flags(),
         "python": platform.python_version(),
@@ -65,3 +67,25 @@ def collect(profile: str, seed: str, candidate: str) -> dict[str, str]:
         "seed": seed,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
     }
+
+
+def with_onednn(environment: dict[str, str], machines: dict[str, dict]) -> dict[str, str]:
+    """`environment` with oneDNN's state as the probe found it on each machine (`machines`:
+    fingerprint -> {"backend": probe record, ...}; empty when no case ran). TF's default when the
+    variable is unset depends on the CPU (on x86, on only with AVX512-VNNI, AVX-VNNI, AVX512-BF16
+    or AMX), so an unset variable is described by the probe's answer, never assumed on. Values
+    already described (a merged report's parts) are kept."""
+    states = {fp: m.get("backend", {}).get("facts", {}).get("onednn", "unknown") for fp, m in machines.items()}
+    if not states:
+        state = "not probed (no case ran)"
+    elif len(set(states.values())) == 1:
+        state = next(iter(states.values()))
+    else:
+        state = "; ".join(f"{fp}: {s}" for fp, s in states.items())
+    described: dict[str, str] = {}
+    for key, value in environment.items():
+        described[key] = (f"{UNSET} (TF's default on this CPU: {state}, per the probe)"
+                          if key == ONEDNN_VARIABLE and value == UNSET else value)
+        if key == ONEDNN_VARIABLE:
+            described["oneDNN"] = environment.get("oneDNN", f"{state} (probed in TF)")
+    return described

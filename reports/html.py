@@ -6,8 +6,9 @@ from html import escape
 
 import pandas as pd
 
-from reports import across, histogram
+from reports import across, heatmap, histogram
 from reports.rows import MISUSE
+from reports.summary import judges_candidate, set_apart
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
@@ -18,12 +19,18 @@ th{background:#eee}
 .headline{font-size:1.05em}
 .pass{background:#d4edda}.fail{background:#f8d7da}.incomplete{background:#fde2b8}
 .plots{display:flex;flex-wrap:wrap;gap:8px}
+.grid{margin:.5em 0 1em}
 code{font-size:11px}
 """
 FAILING_SHOWN = 50
-_CASE_COLUMNS = ["case_id", "op", "check", "dtype", "shape", "axis", "label_kind", "regime",
-                 "max_ulp", "max_rel_err", "max_abs_err", "mismatches", "special_mismatch",
-                 "known_divergence", "detail", "replay"]
+# A case's raw errors stand beside the budget that judged them: its share, the ULP and absolute budgets.
+_CASE_COLUMNS = ["case_id", "op", "check", "dtype", "shape", "axis", "label_kind", "regime", "verdict",
+                 "budget_used", "max_ulp", "rtol", "max_rel_err", "max_abs_err", "atol", "mismatches",
+                 "special_mismatch", "known_divergence", "detail", "replay"]
+# The summary's columns on the page; every column is in summary.csv.
+_SUMMARY_SHOWN = ["op", "check", "dtype", "label_kind", "backend", "cases", "failures", "candidate_budget",
+                  "candidate_closer", "tf_closer", "inaccurate", "set_apart", "tf_errors", "known",
+                  "known_divergences", "worst_budget_case"]
 
 
 def render(rows: pd.DataFrame, summary: pd.DataFrame, run: dict) -> str:
@@ -31,17 +38,25 @@ def render(rows: pd.DataFrame, summary: pd.DataFrame, run: dict) -> str:
     sections = [
         _banner(run, failing),
         _headline(rows, summary),
+        _grid(summary),
         "<h2>Environment</h2>" + _pairs(run["environment"]),
         *_machines(run, rows),
         _across(run, rows),
         "<h2>Summary</h2><p>One row per op, check, dtype and label kind. Red: failures not "
-        "explained by a known divergence. Amber: a known divergence explained some elements.</p>"
-        + _styled_summary(summary),
+        "explained by a known divergence. Amber: a known divergence explained some elements. "
+        "<code>candidate_budget</code>: the candidate's worst share of its tolerance (checks set apart left "
+        "out); <code>set_apart</code>: checks that pass on TF's account (<code>tf_errors</code>: TF is the "
+        "side in error; the rest: a known divergence). Raw worst ULP, relative and absolute errors, "
+        "<code>abs_eps_needed</code> and the tolerances are in <code>summary.csv</code>; beside a case's "
+        "budget they are in the tables below.</p>" + _styled_summary(summary),
         f"<h2>Failing cases ({len(failing)})</h2>" + (
-            _cases(failing.sort_values("max_ulp", ascending=False).head(FAILING_SHOWN)) if len(failing) else "<p>None.</p>"),
-        "<h2>Worst case per op, check and dtype</h2><p>By ULP distance; elements that pass by the "
-        "absolute budget (a tiny value next to large terms) can be far in ULP and still pass.</p>"
-        + _cases(_worst(rows)),
+            _cases(failing.sort_values("budget_used", ascending=False).head(FAILING_SHOWN)) if len(failing)
+            else "<p>None.</p>"),
+        "<h2>Worst case per op, check and dtype</h2><p>The check that used the largest share of its "
+        "tolerance (checks set apart on TF's account left out), with its raw errors beside its budgets: "
+        "<code>rtol</code> is the ULP budget as a relative error, <code>atol</code> the absolute budget per "
+        "unit of the check's scale. An element within the absolute budget (a tiny value next to large "
+        "terms) can be far in ULP and still pass.</p>" + _cases(_worst(rows)),
         _misuses(rows[rows["check"] == MISUSE]),
         "<h2>Budget used per op and dtype</h2><p>Each check's worst element as a share of its "
         "tolerance (1 is the limit), log-scaled counts; red: failing checks.</p>" + _plots(rows),
@@ -55,35 +70,61 @@ def _banner(run: dict, failing: pd.DataFrame) -> str:
         problems = "".join(f"<li>{escape(p)}</li>" for p in run["problems"])
         return f"<div class='banner incomplete'>INCOMPLETE RUN: do not trust these numbers</div><ul>{problems}</ul>"
     if len(failing):
-        return (f"<div class='banner fail'>FAIL: {len(failing)} failing checks in "
-                f"{failing['case_id'].nunique()} of {run['cases']} cases</div>")
-    return f"<div class='banner pass'>PASS: {run['cases']} cases, {run['rows']} checks, no unexplained mismatch</div>"
+        return (f"<div class='banner fail'>FAIL: {len(failing):,} failing checks in "
+                f"{failing['case_id'].nunique():,} of {run['cases']:,} cases</div>")
+    return f"<div class='banner pass'>PASS: {run['cases']:,} cases, {run['rows']:,} checks, no unexplained mismatch</div>"
 
 
 def _headline(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
-    """Does the candidate match TF, and where it does not, who is right: one sentence and a grid."""
-    parity = rows[~rows["check"].isin([MISUSE, "error"]) & rows["budget_used"].notna()]
+    """Does the candidate match TF, and where it does not, who is right: a paragraph judging the
+    candidate, the checks set apart on TF's account counted beside it, and a cell per op and dtype."""
+    parity = rows[~rows["check"].isin([MISUSE, "error"]) & rows["budget_used"].notna()
+                  & (rows["verdict"] != "not_provided")]
     if parity.empty:
         return ""
-    verdicts = parity["verdict"].value_counts()
+    own, apart = parity[judges_candidate(parity)], parity[set_apart(parity)]
+    tf_errors = int((apart["verdict"] == "tf_error").sum())
     closer = parity["closer"].value_counts()
-    text = (f"<p class='headline'>{len(parity)} value and gradient checks; the worst uses "
-            f"{parity['budget_used'].max():.2g} of its tolerance. Where the candidate and TF differ, the exact "
-            f"answer says the candidate is closer in {closer.get('candidate', 0)} checks and TF in "
-            f"{closer.get('tf', 0)}; TF is the side in error in {verdicts.get('tf_error', 0)}; the candidate is "
-            f"less accurate than TF (beyond the floor) in {verdicts.get('inaccurate', 0)}."
-            + (f" {absent} VJP checks were not provided (the candidate has no gradients)."
+    text = (f"<p class='headline'>{len(parity):,} value and gradient checks; the candidate's worst uses "
+            f"{_share(own['budget_used'].max())} of its tolerance (1 is the limit). Where the candidate and TF "
+            f"differ, the exact answer says the candidate is closer in {closer.get('candidate', 0):,} checks and TF "
+            f"in {closer.get('tf', 0):,}; the candidate is less accurate than TF (beyond the floor) in "
+            f"{int((parity['verdict'] == 'inaccurate').sum()):,}. Set apart on TF's account, and left out of the "
+            f"candidate's share: {tf_errors:,} checks where TF is the side in error, {len(apart) - tf_errors:,} where "
+            "a known divergence explained TF's answer."
+            + (f" {absent:,} VJP checks were not provided (the candidate has no gradients)."
                if (absent := int((rows["verdict"] == "not_provided").sum())) else "") + "</p>")
-    grid = summary[~summary["check"].isin([MISUSE, "error"])].groupby(["op", "dtype"]).agg(
-        failures=("failures", "sum"), budget=("worst_budget", "max"), candidate=("candidate_closer", "sum"),
-        tf=("tf_closer", "sum"), tf_errors=("tf_errors", "sum"))
+    grid = heatmap.cells(summary)
     cells = grid.apply(lambda g: (f"{'FAIL ' + str(int(g.failures)) + ' · ' if g.failures else ''}"
-                                  f"budget {g.budget:.2f} · closer: cand {int(g.candidate)} / TF {int(g.tf)}"
-                                  + (f" · TF errors {int(g.tf_errors)}" if g.tf_errors else "")), axis=1)
+                                  f"share {_share(g.share)} · closer: cand {int(g.candidate)} / TF {int(g.tf)}"
+                                  + (f" · set apart {int(g.apart)} (TF errors {int(g.tf_errors)})" if g.apart else "")),
+                       axis=1)
     table = cells.unstack("dtype").fillna("-")
-    return (text + "<p>Per op and dtype: failing checks, the worst share of the tolerance used, and at "
-            "the elements where the two differ, how often each side is nearer the exact answer.</p>"
-            + table.to_html(escape=True))
+    return (text + "<details><summary>The same per op and dtype, as a table</summary><p>Failing checks, the "
+            "candidate's worst share of the tolerance, at the elements where the two differ how often each side "
+            "is nearer the exact answer, and the checks set apart on TF's account.</p>"
+            + table.to_html(escape=True) + "</details>")
+
+
+def _grid(summary: pd.DataFrame) -> str:
+    """The picture of where each op and dtype stands, with what its marks mean."""
+    picture = heatmap.svg(summary)
+    if not picture:
+        return ""
+    return (f"<div class='grid'>{picture}<p><small>Each cell: the candidate's worst share of its tolerance over "
+            "the op and dtype's value and gradient checks (FAIL and red: failing checks); <i>nearer</i>: at the "
+            "elements where the two differ, who the exact answer sides with more often (\u25b2 the candidate, "
+            "\u25bc TF) and in how many checks, candidate:TF; <i>set apart</i>: checks that pass on TF's account "
+            "(TF is the side in error, or a known divergence explains TF's answer), left out of the share. "
+            "Hover a cell for its counts.</small></p></div>")
+
+
+def _share(value: float) -> str:
+    """A share of the tolerance as a person reads it: unbounded (TF or the candidate gave nan or inf
+    where the other did not) only where a check failed."""
+    if pd.isna(value):
+        return "none (no check measured)"
+    return f"{value:.2f}" if value != float("inf") else "unbounded (a failing check)"
 
 
 def _machines(run: dict, rows: pd.DataFrame) -> list[str]:
@@ -206,11 +247,9 @@ def _styled_summary(summary: pd.DataFrame) -> str:
         return [shade] * len(row)
 
     # in the Backend section; a report of several machines keeps the fingerprint to tell its rows apart
-    one = summary["backend"].nunique() <= 1
-    summary = summary.drop(columns=["backend", "cpu_flags"] if one else ["cpu_flags"])
-    return (summary.style.apply(colour, axis=1).hide(axis="index")
-            .format({"worst_ulp": "{:g}", "worst_rel": "{:.3g}", "worst_abs": "{:.3g}",
-                     "worst_budget": "{:.3g}", "rtol": "{:.3g}", "atol": "{:.3g}"}, na_rep="-")
+    shown = [c for c in _SUMMARY_SHOWN if c != "backend" or summary["backend"].nunique() > 1]
+    return (summary[shown].style.apply(colour, axis=1).hide(axis="index")
+            .format({"candidate_budget": "{:.3g}"}, na_rep="-")
             .to_html())
 
 
@@ -223,8 +262,9 @@ def _cases(frame: pd.DataFrame) -> str:
 
 
 def _worst(rows: pd.DataFrame) -> pd.DataFrame:
-    measured = rows[rows["max_ulp"].notna() & (rows["check"] != MISUSE)]
-    return (measured.sort_values("max_ulp", ascending=False, kind="stable")
+    """Per op, check and dtype, the check of the candidate's that used most of its tolerance."""
+    measured = rows[judges_candidate(rows) & rows["max_ulp"].notna()]
+    return (measured.sort_values("budget_used", ascending=False, kind="stable")
             .drop_duplicates(["op", "check", "dtype"]).sort_values(["op", "check", "dtype"]))
 
 

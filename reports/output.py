@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from reports import across, html
+from reports.environment import with_onednn
 from reports.recording import Merged
 from reports.summary import summarize
 from tfparity.dtypes import np_dtype
@@ -63,7 +64,7 @@ def write(out: Path, merged: Merged, environment: dict, exitstatus: int, aborted
         "rows": len(rows),
         "failures": int((~rows["passed"].astype(bool)).sum()),
         "pytest_exitstatus": int(exitstatus),
-        "environment": environment | {"backend": " + ".join(machines) or fingerprint,
+        "environment": with_onednn(environment, machines) | {"backend": " + ".join(machines) or fingerprint,
                                       "backend_summary": merged.backend.get("summary", "")},
         "backend": merged.backend,
         "machines": machines,

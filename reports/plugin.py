@@ -1,6 +1,7 @@
 """The pytest plugin (the suite's and tests/' conftest load it): the hypothesis profile,
 `--report-dir` (records every checked case and writes the reports when the session ends),
-`--ops` / `--dtypes` (narrow the parity tests), `--candidate`, `--mode` and `--shard`.
+`--ops` / `--dtypes` (narrow the parity tests), `--candidate`, `--mode`, `--shard`, and
+`--progress` (a line every so many seconds: cases checked, rate, time left).
 
 Tests record through the session fixture `recorder`, before they assert anything.
 """
@@ -19,7 +20,7 @@ from candidates import module_name
 from oracle.modes import ENV as MODE_ENV
 from oracle.modes import MODES
 from oracle.modes import current as current_mode
-from reports import environment, output, recording
+from reports import environment, output, progress, recording
 from tfparity import profiles
 from tfparity.shards import Shard
 
@@ -40,6 +41,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"how TF runs: eager, graph (tf.function) or xla (jit_compile); default ${MODE_ENV} or eager")
     group.addoption("--shard", default="1/1", type=_shard,
                     help="K/N: run only shard K of N of the cases (by case id; the same on every machine)")
+    group.addoption("--progress", type=float, default=0.0, metavar="SECONDS",
+                    help="with --report-dir: print the cases checked, the rate and the time left every SECONDS")
+    group.addoption("--expected-cases", type=int, default=None, metavar="N",
+                    help="the cases the run will check, for --progress's time left (tfparity run works it out)")
 
 
 def _shard(text: str) -> Shard:
@@ -79,6 +84,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     worker = _worker(config)
     rows = output.prepare(Path(out)) if worker is None else Path(out) / output.ROWS
+    if worker is None and (every := config.getoption("progress")) > 0:
+        meter = progress.Progress(rows, config.getoption("expected_cases"), every)
+        config.pluginmanager.register(_ProgressPrinter(config, meter), "tfparity-progress")
     name = worker or "main"
     config.stash[RECORDER] = recording.Recorder(rows / f"{name}-{os.getpid()}.jsonl", out, name)
 
@@ -126,6 +134,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if call.excinfo is not None and not call.excinfo.errisinstance(expected):
         item.config.stash[RECORDER].abort(item.nodeid, call.excinfo.exconly()[:300])
     return report
+
+
+class _ProgressPrinter:
+    """Registered in the process that prints (xdist's controller, or the only process): after each
+    test, the progress line when one is due."""
+
+    def __init__(self, config: pytest.Config, meter: progress.Progress) -> None:
+        self.config, self.meter = config, meter
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when == "teardown" and (line := self.meter.line()):
+            self.config.pluginmanager.get_plugin("terminalreporter").write_line(line)
 
 
 @pytest.hookimpl(optionalhook=True)

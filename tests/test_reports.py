@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -38,8 +39,9 @@ def tfparity(*args: str, pythonpath: Path | None = None, env: dict[str, str] | N
 @pytest.fixture(scope="module")
 def parallel_run(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("parallel")
-    done = tfparity("run", *SMALL, "-n", "2", "--out", str(out))
+    done = tfparity("run", *SMALL, "-n", "2", "--out", str(out), "--progress", "0.01")
     assert done.returncode == 0, done.stdout + done.stderr
+    (out / "stdout.txt").write_text(done.stdout)
     return out
 
 
@@ -71,13 +73,24 @@ def test_report_files(parallel_run):
     assert not cases.duplicated(["case_id", "check"]).any()
     assert summary["cases"].sum() == len(cases)
     assert run["status"] == "complete" and run["environment"]["tensorflow"].startswith("2.")
-    assert page.count("<svg") == 2 and "PASS" in page and run["environment"]["cpu"] in page
+    assert page.count("<svg") == 3 and "PASS" in page and run["environment"]["cpu"] in page  # the grid, 2 histograms
     fingerprint = run["backend"]["fingerprint"]
     assert run["environment"]["backend"] == fingerprint and fingerprint in page and run["environment"]["cpu_flags"] in page
     assert set(summary["backend"]) == {fingerprint} == set(cases["backend"])
     assert set(summary["cpu_flags"]) == {run["environment"]["cpu_flags"]}
     assert summary["worst_budget"].max() <= 1.0
     assert not any(tag in page for tag in ("<script", "<link", "src=", "url(")), "the page must be self-contained"
+
+
+def test_a_run_prints_its_progress_against_the_cases_it_will_check(parallel_run):
+    """Under xdist the controller reads the workers' rows: its lines count up to the run's cases,
+    which the profile told it in advance."""
+    run = json.loads((parallel_run / "run.json").read_text())
+    counts = [(int(done.replace(",", "")), int(total.replace(",", ""))) for done, total in re.findall(
+        r"tfparity: ([\d,]+) of about ([\d,]+) cases checked \(\d+%\), [\d.,]+/s, ", (parallel_run / "stdout.txt").read_text())]
+    assert counts, "no progress line"
+    assert {total for _, total in counts} == {run["cases"]}
+    assert [done for done, _ in counts] == sorted(done for done, _ in counts) and counts[-1][0] <= run["cases"]
 
 
 def test_parallel_and_serial_runs_record_the_same_cases(parallel_run, tmp_path):
@@ -263,6 +276,7 @@ def test_replay_reproduces_a_failing_case(tmp_path):
 
 CRASHING_TESTS = '''
 import os
+import re
 from tfparity.check import run_case
 from tfparity.inputs import Case
 from tfparity.opdb import BY_NAME

@@ -1,0 +1,109 @@
+"""A long run's progress for a person: cases checked, the rate, the time left.
+
+The session's controller reads what every pytest process has appended to its rows file
+(`reports.recording`: one line-buffered JSONL file per process, so xdist's workers need not
+report anything), from where it last stopped, and counts distinct cases. The total is known in
+advance from the profile (`expected_cases`): the sweep exactly, the fuzz, error inputs and misuses
+by their example counts (hypothesis may stop a misuse test early, so it is an estimate).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tfparity.shards import Shard
+
+
+class Progress:
+    """Reads the rows folder incrementally; `line()` says how far the run is, at most every `every` s."""
+
+    def __init__(self, rows_dir: Path, expected: int | None, every: float = 10.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rows_dir, self.expected, self.every, self.clock = rows_dir, expected, every, clock
+        self.started = self.last = clock()
+        self._offsets: dict[Path, int] = {}
+        self._cases: set[str] = set()
+
+    @property
+    def done(self) -> int:
+        return len(self._cases)
+
+    def line(self) -> str | None:
+        """The progress line when `every` seconds have passed since the last one, else None."""
+        now = self.clock()
+        if now - self.last < self.every:
+            return None
+        self.last = now
+        self.read()
+        return describe(self.done, now - self.started, self.expected)
+
+    def read(self) -> None:
+        """Count the cases in the complete lines appended since the last read."""
+        for path in sorted(self.rows_dir.glob("*.jsonl")):
+            with path.open("rb") as file:
+                file.seek(self._offsets.get(path, 0))
+                chunk = file.read()
+            complete = chunk[: chunk.rfind(b"\n") + 1]  # a line being written waits for the next read
+            self._offsets[path] = self._offsets.get(path, 0) + len(complete)
+            for raw in complete.splitlines():
+                try:
+                    event = json.loads(raw)
+                except json.JSONDecodeError:
+                    continue  # a torn line: the merge reports it
+                if event.get("event") == "row":
+                    self._cases.add(event["case_id"])
+
+
+def describe(done: int, elapsed: float, expected: int | None) -> str:
+    """E.g. `12,345 of about 48,600 cases checked (25%), 1,850/s, about 2 min left`."""
+    rate = done / elapsed if elapsed > 0 else 0.0
+    if not done:
+        return f"tfparity: no case checked yet after {_duration(elapsed)} (TF starting, probing its backend)"
+    speed = f"{rate:,.0f}/s" if rate >= 10 else f"{rate:.1f}/s"
+    if not expected:
+        return f"tfparity: {done:,} cases checked, {speed} (the total is not known in advance)"
+    left = max(expected - done, 0)
+    when = f"about {_duration(left / rate)} left" if left else "finishing"
+    return f"tfparity: {done:,} of about {expected:,} cases checked ({min(done / expected, 1):.0%}), {speed}, {when}"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(round(seconds), 1)} s"
+    if seconds < 90 * 60:
+        return f"{round(seconds / 60)} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def expected_cases(profile: str, ops: list[str] | None, dtypes: list[str] | None, shard: Shard) -> int:
+    """About how many cases a `tfparity run` with these arguments checks (imports the records, and
+    so TensorFlow): the sweep exactly, the fuzz (`FUZZ_EXAMPLES` batches of `stacking.SIZE` cases
+    per op and dtype), the error inputs, and the misuses at the profile's examples per test; a
+    shard holds its share of the drawn ones."""
+    from hypothesis import settings
+
+    from tfparity import profiles, stacking
+    from tfparity.dtypes import DTYPES
+    from tfparity.misusedb import MISUSE_DTYPES, MISUSES
+    from tfparity.opdb import RECORDS
+    from tfparity.sweep import sweep
+
+    def wanted(name: str, dtype: str) -> bool:
+        return (not ops or name in ops) and (not dtypes or dtype in dtypes)
+
+    part = profiles.SWEEP_PART.get(profile)
+    drawn_share = 1 / shard.count
+    swept = sum(shard.holds(case) and (part is None or part.holds(case))
+                for record in RECORDS for dtype in DTYPES if wanted(record.name, dtype)
+                for case in sweep(record, dtype))
+    fuzzed = sum(profiles.FUZZ_EXAMPLES[profile] * stacking.SIZE * drawn_share
+                 for record in RECORDS for dtype in DTYPES if wanted(record.name, dtype))
+    errors = sum(shard.holds(case) for record in RECORDS for _, case in record.error_cases()
+                 if wanted(record.name, case.dtype))
+    examples = settings.get_profile(profile).max_examples
+    misused = sum(2 * examples * drawn_share for misuse in MISUSES for dtype in MISUSE_DTYPES
+                  if wanted(misuse.name, dtype))
+    return round(swept + fuzzed + errors + misused)
