@@ -145,7 +145,10 @@ class _ProgressPrinter:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         if report.when == "teardown" and (line := self.meter.line()):
-            self.config.pluginmanager.get_plugin("terminalreporter").write_line(line)
+            reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter._tw.width_of_current_line:  # after a row of dots: a line of its own
+                reporter.write("\n")
+            reporter.write_line(line)
 
 
 @pytest.hookimpl(optionalhook=True)

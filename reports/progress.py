@@ -24,6 +24,7 @@ class Progress:
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.rows_dir, self.expected, self.every, self.clock = rows_dir, expected, every, clock
         self.started = self.last = clock()
+        self._first: tuple[float, int] | None = None  # when cases were first seen, and how many
         self._offsets: dict[Path, int] = {}
         self._cases: set[str] = set()
 
@@ -38,7 +39,11 @@ class Progress:
             return None
         self.last = now
         self.read()
-        return describe(self.done, now - self.started, self.expected)
+        if self._first is None and self.done:
+            self._first = (now, self.done)
+            return describe(self.done, now - self.started, self.expected, None)
+        rate = (self.done - self._first[1]) / (now - self._first[0]) if self._first else None
+        return describe(self.done, now - self.started, self.expected, rate)
 
     def read(self) -> None:
         """Count the cases in the complete lines appended since the last read."""
@@ -57,17 +62,22 @@ class Progress:
                     self._cases.add(event["case_id"])
 
 
-def describe(done: int, elapsed: float, expected: int | None) -> str:
-    """E.g. `12,345 of about 48,600 cases checked (25%), 1,850/s, about 2 min left`."""
-    rate = done / elapsed if elapsed > 0 else 0.0
+def describe(done: int, elapsed: float, expected: int | None, rate: float | None) -> str:
+    """E.g. `12,345 of about 48,600 cases checked (25%), 1,850/s, about 2 min left`. `rate` is
+    measured from the first cases seen (TF's start and the probe are not checking); None until
+    there are two readings."""
     if not done:
         return f"tfparity: no case checked yet after {_duration(elapsed)} (TF starting, probing its backend)"
+    of = f" of about {expected:,}" if expected else ""
+    share = f" ({min(done / expected, 1):.0%})" if expected else ""
+    if rate is None:
+        return f"tfparity: {done:,}{of} cases checked{share}, rate not known yet"
     speed = f"{rate:,.0f}/s" if rate >= 10 else f"{rate:.1f}/s"
     if not expected:
         return f"tfparity: {done:,} cases checked, {speed} (the total is not known in advance)"
     left = max(expected - done, 0)
-    when = f"about {_duration(left / rate)} left" if left else "finishing"
-    return f"tfparity: {done:,} of about {expected:,} cases checked ({min(done / expected, 1):.0%}), {speed}, {when}"
+    when = f"about {_duration(left / rate)} left" if left and rate > 0 else "finishing" if not left else "stalled"
+    return f"tfparity: {done:,}{of} cases checked{share}, {speed}, {when}"
 
 
 def _duration(seconds: float) -> str:

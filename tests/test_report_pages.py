@@ -162,16 +162,17 @@ def test_progress_counts_cases_across_workers_files_as_they_grow(tmp_path):
     now[0] = 5.0
     assert meter.line() is None  # not due yet
     now[0] = 10.0
-    assert meter.line() == "tfparity: 2 of about 10 cases checked (20%), 0.2/s, about 40 s left"
+    assert meter.line() == "tfparity: 2 of about 10 cases checked (20%), rate not known yet"  # TF was starting
     with b.open("a") as f:
         f.write(', "check": "value"}\n')
     append(a, *[{"event": "row", "case_id": f"n{i}", "check": "value"} for i in range(5)])
     now[0] = 20.0
-    assert meter.line() == "tfparity: 8 of about 10 cases checked (80%), 0.4/s, about 5 s left"
+    assert meter.line() == "tfparity: 8 of about 10 cases checked (80%), 0.6/s, about 3 s left"
     assert meter.done == 8
 
 
 def test_progress_without_a_total_says_so():
-    assert progress.describe(12345, 10.0, None) == "tfparity: 12,345 cases checked, 1,234/s (the total is not known in advance)"
-    assert "no case checked yet" in progress.describe(0, 12.0, 100)
-    assert progress.describe(90_000, 60.0, 360_000).endswith("(25%), 1,500/s, about 3 min left")
+    assert (progress.describe(12345, 10.0, None, 1234.0)
+            == "tfparity: 12,345 cases checked, 1,234/s (the total is not known in advance)")
+    assert "no case checked yet" in progress.describe(0, 12.0, 100, None)
+    assert progress.describe(90_000, 60.0, 360_000, 1500.0).endswith("(25%), 1,500/s, about 3 min left")
