@@ -147,10 +147,15 @@ def weighted_cross_entropy_with_logits(check, inputs, axis, g):
     if check == "vjp_labels":
         return _only(ok, g * (-x + (q - 1) * _softplus(-x)))
     terms = np.broadcast_to(_only(ok, g * z * _softplus(-x)), np.broadcast_shapes(x.shape, q.shape))
-    axes = tuple(range(terms.ndim - q.ndim)) + tuple(i + terms.ndim - q.ndim for i, n in enumerate(q.shape) if n == 1)
-    return terms.sum(axis=axes).reshape(q.shape)
+    return np.array(sum_to_shape(terms, q.shape))
 
 
+def sum_to_shape(array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The adjoint of broadcasting `shape` to `array`'s shape: `array` summed back down to `shape`."""
+    extra = array.ndim - len(shape)
+    array = array.sum(axis=tuple(range(extra))) if extra else array
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and array.shape[i] != 1)
+    return array.sum(axis=stretched, keepdims=True) if stretched else array
 
 
 def to_mpf(value: np.generic) -> mpf:
