@@ -90,8 +90,8 @@ def one_screen(run: dict, summary: pd.DataFrame, out: object, shown: int = 12) -
         lines += ["", "failing checks / checks, per op and dtype:", cells.to_string()]
         checked = summary[~summary["check"].isin([MISUSE, "error"])]
         lines += ["", (f"the candidate's worst share of its tolerance: {checked['candidate_budget'].max():.2f} "
-                      f"(1 is the limit); set apart on TF's account: {int(checked['tf_errors'].sum())} checks where TF "
-                      f"is the side in error, {int((checked['set_apart'] - checked['tf_errors']).sum())} explained by "
+                      f"(1 is the limit); set apart on TF's account: {int(checked['tf_errors'].sum()):,} checks where TF "
+                      f"is the side in error, {int((checked['set_apart'] - checked['tf_errors']).sum()):,} explained by "
                       "a known divergence")]
     failing = summary[summary["failures"] > 0].sort_values("failures", ascending=False)
     for _, c in failing.head(shown).iterrows():
