@@ -1,4 +1,4 @@
-"""An independent NumPy implementation of TensorFlow 2's softmax family.
+"""An independent NumPy implementation of TensorFlow 2's softmax family and Keras 3's cross-entropy losses.
 
 Every op has TF's name and keyword arguments, and a `<op>_vjp(cotangent, ...)` that
 returns the gradient of sum(cotangent * op(...)) for each float input, by name.
@@ -14,6 +14,18 @@ from impl.activations import (
     softmax_vjp,
 )
 from impl.errors import InvalidArgumentError
+from impl.keras import (
+    binary_crossentropy,
+    binary_crossentropy_vjp,
+    binary_focal_crossentropy,
+    binary_focal_crossentropy_vjp,
+    categorical_crossentropy,
+    categorical_crossentropy_vjp,
+    categorical_focal_crossentropy,
+    categorical_focal_crossentropy_vjp,
+    sparse_categorical_crossentropy,
+    sparse_categorical_crossentropy_vjp,
+)
 from impl.losses import (
     sigmoid_cross_entropy_with_logits,
     sigmoid_cross_entropy_with_logits_vjp,
@@ -27,6 +39,14 @@ from impl.losses import (
 
 __all__ = [
     "InvalidArgumentError",
+    "binary_crossentropy",
+    "binary_crossentropy_vjp",
+    "binary_focal_crossentropy",
+    "binary_focal_crossentropy_vjp",
+    "categorical_crossentropy",
+    "categorical_crossentropy_vjp",
+    "categorical_focal_crossentropy",
+    "categorical_focal_crossentropy_vjp",
     "log_softmax",
     "log_softmax_vjp",
     "sigmoid",
@@ -37,6 +57,8 @@ __all__ = [
     "softmax_cross_entropy_with_logits",
     "softmax_cross_entropy_with_logits_vjp",
     "softmax_vjp",
+    "sparse_categorical_crossentropy",
+    "sparse_categorical_crossentropy_vjp",
     "sparse_softmax_cross_entropy_with_logits",
     "sparse_softmax_cross_entropy_with_logits_vjp",
     "weighted_cross_entropy_with_logits",

@@ -77,7 +77,7 @@ class _Answers:
 def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backend: Backend,
                alone: bool = False) -> list[list[CheckResult]]:
     each, stacked = stack(record, cases)
-    inputs = [{k: as_constant(v) for k, v in kwargs.items() if k != "axis"} for kwargs in each]
+    inputs = [record.tensors(kwargs) for kwargs in each]
     answers = _answers(record, cases, each, stacked, alone)
     if answers is None:
         return [single(record, case, candidate, backend) for case in cases]
@@ -97,7 +97,7 @@ def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backe
     final = np.zeros(len(cases), bool)
     final[keep] = True
     if keep:
-        values, axis = {k: as_constant(v) for k, v in stacked.items() if k != "axis"}, shifted(record.class_axis(cases[0]))
+        values, axis = record.tensors(stacked), shifted(record.class_axis(cases[0]))
         scales, own_scales = record.scales(values, axis, g), record.own_scales(values, axis, g)
         applicable = [d for d in record.divergences if d.applies(backend, cases[0].dtype)]
         wheres = {d.name: [d.where(cases[b], inputs[b]) for b in keep] for d in applicable}

@@ -373,7 +373,7 @@ def not_provided(record: OpRecord, candidate: ModuleType, results: list[CheckRes
 
 def single(record: OpRecord, case: Case, candidate: ModuleType, backend: Backend) -> list[CheckResult]:
     kwargs = record.arguments(case)
-    inputs = {name: as_constant(value) for name, value in kwargs.items() if name != "axis"}
+    inputs = record.tensors(kwargs)
     value_fn, vjp_fn = record.candidate_functions(candidate)
     mine = outcome(value_fn, **kwargs)
     if case.regime.startswith(ERROR_PREFIX):

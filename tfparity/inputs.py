@@ -211,3 +211,62 @@ def cotangent(case: Case, shape: tuple[int, ...]) -> np.ndarray:
     value = ordinary(case.rng(3), shape, np_dtype(case.dtype))
     value.setflags(write=False)
     return value
+
+
+# --- Keras's losses: probabilities or logits as y_pred --------------------------------------------
+
+def softmax64(x: np.ndarray, axis: int) -> np.ndarray:
+    """softmax in float64 along `axis`: probabilities for Keras's losses."""
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _below_epsilon(rng, shape):
+    """Log-uniform probabilities from 1e-12 to 1e-5, some of them under Keras's epsilon 1e-7."""
+    return 10.0 ** rng.uniform(-12.0, -5.0, shape)
+
+
+# (rng, shape, axis) -> float64 probabilities; the categorical ones along `axis`
+CLASS_PROBABILITIES: dict[str, Callable] = {
+    "softmax": lambda rng, shape, axis: softmax64(rng.normal(0.0, 3.0, shape), axis),
+    "peaked": lambda rng, shape, axis: softmax64(rng.normal(0.0, 15.0, shape), axis),
+    "unnormalized": lambda rng, shape, axis: rng.uniform(0.0, 2.0, shape),
+    "hard": lambda rng, shape, axis: one_hot_along(rng, shape, axis),
+    "below_epsilon": lambda rng, shape, axis: np.maximum(_below_epsilon(rng, shape), one_hot_along(rng, shape, axis)),
+}
+BINARY_PROBABILITIES: dict[str, Callable] = {
+    "sigmoid": lambda rng, shape, axis: 1.0 / (1.0 + np.exp(-rng.normal(0.0, 3.0, shape))),
+    "saturated": lambda rng, shape, axis: 1.0 / (1.0 + np.exp(-rng.choice([-1.0, 1.0], shape) * rng.uniform(10.0, 40.0, shape))),
+    "hard": lambda rng, shape, axis: rng.integers(0, 2, shape).astype(np.float64),
+    "below_epsilon": lambda rng, shape, axis: np.where(rng.random(shape) < 0.5, _below_epsilon(rng, shape),
+                                                       1.0 - _below_epsilon(rng, shape)),
+}
+IGNORED_CLASS = -1  # the `ignore_class` the sparse records pass; a quarter of their labels hold it
+
+
+def _prediction(case: Case, probabilities: dict[str, Callable] | None) -> np.ndarray:
+    """y_pred: probabilities of the case's regime, or logits (`probabilities` None)."""
+    if probabilities is None:
+        return values(case, case.rng(), case.shape)
+    return probabilities[case.regime](case.rng(), case.shape, case.class_axis).astype(np_dtype(case.dtype))
+
+
+def keras_class_inputs(case: Case, probabilities: dict[str, Callable] | None) -> dict[str, np.ndarray]:
+    y_pred = _prediction(case, probabilities)
+    labels = CLASS_LABELS[case.labels](case.rng(1), case.shape, case.class_axis)
+    return {"y_true": labels.astype(y_pred.dtype), "y_pred": y_pred}
+
+
+def keras_binary_inputs(case: Case, probabilities: dict[str, Callable] | None) -> dict[str, np.ndarray]:
+    y_pred = _prediction(case, probabilities)
+    return {"y_true": BINARY_LABELS[case.labels](case.rng(1), case.shape).astype(y_pred.dtype), "y_pred": y_pred}
+
+
+def keras_sparse_inputs(case: Case, probabilities: dict[str, Callable] | None,
+                        ignored: bool = False) -> dict[str, np.ndarray]:
+    y_pred = _prediction(case, probabilities)
+    rng = case.rng(1)
+    labels = rng.integers(0, case.shape[-1], case.shape[:-1])
+    if ignored:
+        labels = np.where(rng.random(labels.shape) < 0.25, IGNORED_CLASS, labels)
+    return {"y_true": labels.astype(SPARSE_LABELS[case.labels]), "y_pred": y_pred}

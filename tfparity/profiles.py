@@ -43,10 +43,12 @@ def fuzz_examples() -> int:
     return FUZZ_EXAMPLES.get(_active[0], settings.default.max_examples)
 
 
-def sweeps(case: Case) -> bool:
-    """Whether the loaded profile's sweep checks `case`."""
+def sweeps(case: Case, share: int = 1) -> bool:
+    """Whether the loaded profile's sweep checks `case`, of a record that sweeps one case in
+    `share` outside the thorough profile."""
     part = SWEEP_PART.get(_active[0])
-    return part is None or part.holds(case)
+    own = Shard(1, share) if share > 1 and _active[0] in DERANDOMIZED else None
+    return all(p is None or p.holds(case) for p in (part, own))
 
 
 def selected(config: pytest.Config) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 from oracle.modes import MODES
 from tfparity.backend import ALWAYS, Backend, When
 from tfparity.compare import Tolerance
-from tfparity.dtypes import DTYPES, np_dtype
+from tfparity.dtypes import DTYPES, as_constant, np_dtype
 from tfparity.inputs import Case
 
 Inputs = dict[str, np.ndarray]
@@ -25,6 +25,7 @@ Inputs = dict[str, np.ndarray]
 Scales = Callable[[Inputs, int | None, np.ndarray | None], dict[str, np.ndarray]]
 Mask = np.ndarray | bool
 ERROR_PREFIX = "error:"
+PRIMARY = ("logits", "x", "y_pred")  # the input whose shape and dtype name a case
 
 
 @dataclass(frozen=True)
@@ -148,18 +149,35 @@ class OpRecord:
     min_rank: int = 1
     max_rank: int = 6
     scalars: tuple[str, ...] = ()  # inputs of one number per case, broadcast over the logits
+    # Python keyword values every call of this record passes (Keras's from_logits, label_smoothing):
+    # the op's function is called with them, and the record is named `<function>:<variant>`
+    options: Mapping[str, object] = field(default_factory=dict)
+    variant: str = ""
+    family: str = "tf.nn"  # a candidate provides the families it names in FAMILIES (default: all)
+    # the derandomized profiles sweep one case in this many (a hash's choice, as shards choose);
+    # thorough sweeps all
+    sweep_share: int = 1
     # a candidate's record (tfparity.check.for_candidate): per divergence declaring `scales`, its scales
     own_scales: Callable[[Inputs, int | None, np.ndarray | None], dict[str, dict[str, np.ndarray]]] = lambda *_: {}
 
     @property
-    def name(self) -> str:
+    def function(self) -> str:
+        """The name of the function a candidate provides for this op."""
         return self.reference.__name__
+
+    @property
+    def name(self) -> str:
+        return f"{self.function}:{self.variant}" if self.variant else self.function
+
+    def provided_by(self, candidate: object) -> bool:
+        """Whether the candidate claims this record's family (`FAMILIES`; none declared: every one)."""
+        return self.family in getattr(candidate, "FAMILIES", (self.family,))
 
     def candidate_functions(self, candidate: object) -> tuple[Callable, Callable]:
         """The candidate's value and VJP functions for this op (a candidate without gradients
         gives none: see `gradients`)."""
-        return getattr(candidate, self.name), getattr(candidate, f"{self.name}_vjp") if gradients(candidate) else (
-            _no_gradients)
+        return getattr(candidate, self.function), getattr(candidate, f"{self.function}_vjp") if gradients(
+            candidate) else _no_gradients
 
     def candidate_problems(self, candidate: object) -> list[str]:
         """What keeps `candidate` from being called as the engine calls it: a missing function, or
@@ -167,7 +185,7 @@ class OpRecord:
         sample = Case(self.name, "float32", (2, 3), -1 if self.has_axis else None, self.label_kinds[0])
         names = dict.fromkeys(self.call_kwargs(sample, self.build(sample)))
         problems = []
-        functions = ((self.name, ()), (f"{self.name}_vjp", ("cotangent",)))
+        functions = ((self.function, ()), (f"{self.function}_vjp", ("cotangent",)))
         for function, first in functions if gradients(candidate) else functions[:1]:
             call = f"{function}({', '.join([*first, *names])})"
             fn = getattr(candidate, function, None)
@@ -185,13 +203,17 @@ class OpRecord:
         return problems
 
     def call_kwargs(self, case: Case, inputs: Inputs) -> dict[str, object]:
-        """The op's arguments: its inputs, and the axis when the case names one."""
-        return inputs | ({"axis": case.axis} if self.has_axis and case.axis is not None else {})
+        """The op's arguments: its inputs, the axis when the case names one, and its options."""
+        return inputs | ({"axis": case.axis} if self.has_axis and case.axis is not None else {}) | dict(self.options)
+
+    def tensors(self, kwargs: Mapping[str, object]) -> Inputs:
+        """The arguments that are tensors (as `tf.constant` makes them): not the axis or an option."""
+        return {k: as_constant(v) for k, v in kwargs.items() if k != "axis" and k not in self.options}
 
     def error_case(self, error: ErrorInput, dtype: str) -> Case:
         """The spec of an error input: its regime names it, so the spec alone replays it."""
         kwargs = error.kwargs(np_dtype(dtype))
-        first = next(v for k, v in kwargs.items() if k in ("logits", "x"))
+        first = next(v for k, v in kwargs.items() if k in PRIMARY)
         return Case(self.name, dtype, np.shape(first), kwargs.get("axis"), regime=f"{ERROR_PREFIX}{error.name}")
 
     def error_cases(self) -> list[tuple[ErrorInput, Case]]:
@@ -236,6 +258,6 @@ def _no_gradients(cotangent: object, **inputs: object) -> dict[str, object]:
 
 def _tf_dtype(error: ErrorInput) -> str:
     """The float dtype TF makes of an input's logits: a Python float or list is float32."""
-    first = next(v for k, v in error.kwargs(np.dtype("float32")).items() if k in ("logits", "x"))
+    first = next(v for k, v in error.kwargs(np.dtype("float32")).items() if k in PRIMARY)
     dtype = np.asarray(first).dtype if isinstance(first, (np.ndarray, np.generic)) else np.dtype("float32")
     return dtype.name if dtype.name in DTYPES else "float32"

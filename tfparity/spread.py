@@ -78,7 +78,7 @@ def _measure(record: OpRecord, dtype: str, backend: Backend) -> dict[str, Spread
             except oracle.OracleError:  # a batch TF rejects is run singly by the engine
                 continue
             for b, (case, kwargs, alone) in enumerate(zip(cases, each, alone_all, strict=False)):
-                inputs = {k: as_constant(v) for k, v in kwargs.items() if k != "axis"}
+                inputs = record.tensors(kwargs)
                 scales = record.scales(inputs, record.class_axis(case), cotangent(case, np.shape(alone["value"])))
                 for check, single in alone.items():
                     moved = batched[check][b].reshape(np.shape(single))

@@ -44,6 +44,9 @@ def stack(record: OpRecord, cases: list[Case]) -> tuple[list[dict], dict]:
         if name == "axis":
             stacked[name] = shifted(value)
             continue
+        if name in record.options:
+            stacked[name] = value
+            continue
         if name in record.scalars:
             values = [np.reshape(kwargs[name], (1,) * rank) for kwargs in each]
         elif tiled(cases[0]) and name == "labels":

@@ -34,6 +34,7 @@ from candidates.jax.divergences import DIVERGENCES
 __all__ = ["BATCHABLE", "DIVERGENCES"]
 
 BATCHABLE = True
+FAMILIES = ("tf.nn",)  # tf.nn's ops as jax.nn and optax give them; Keras's losses on JAX are their own candidate
 
 
 def _axis(axis: int | None) -> int:

@@ -27,8 +27,9 @@ from onnx import TensorProto, helper, numpy_helper
 from candidates.onnxruntime.divergences import DIVERGENCES
 from impl.errors import InvalidArgumentError
 
-__all__ = ["DIVERGENCES", "GRADIENTS"]
+__all__ = ["DIVERGENCES", "FAMILIES", "GRADIENTS"]
 
+FAMILIES = ("tf.nn",)  # Keras's losses are not exported here
 GRADIENTS = False
 OPSET = 17
 _REJECTED = ("InvalidArgument", "InvalidGraph", "Fail", "RuntimeException")  # ORT's classes for an input it cannot take

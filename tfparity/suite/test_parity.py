@@ -19,6 +19,12 @@ from tfparity.sweep import sweep
 OP_DTYPES = [pytest.param(r, d, id=f"{r.name}-{d}") for r in RECORDS for d in DTYPES]
 
 
+def provided(record, candidate) -> None:
+    """Skip a record whose family the candidate does not claim (its FAMILIES)."""
+    if not record.provided_by(candidate):
+        pytest.skip(f"{candidate.__name__} provides {', '.join(candidate.FAMILIES)}, not {record.family}")
+
+
 def _report(failures: list[CheckResult], limit: int = 3) -> str:
     cases_seen = list(dict.fromkeys(f.case for f in failures))
     shown = "\n\n".join(describe(case, [f for f in failures if f.case == case]) for case in cases_seen[:limit])
@@ -28,8 +34,9 @@ def _report(failures: list[CheckResult], limit: int = 3) -> str:
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
 def test_sweep(record, dtype, candidate, recorder, shard):
     """Every rank, axis (and default), label kind and value regime, once (those of this shard)."""
+    provided(record, candidate)
     results = []
-    held = [case for case in sweep(record, dtype) if shard.holds(case) and profiles.sweeps(case)]
+    held = [case for case in sweep(record, dtype) if shard.holds(case) and profiles.sweeps(case, record.sweep_share)]
     for case in held:
         checks = run_case(record, case, candidate)
         recorder.add(checks, source="sweep")
@@ -47,6 +54,7 @@ def test_fuzz(record, dtype, candidate, recorder, shard, data):
     TF call (tfparity.batch); a failure is confirmed singly, reported as its own case with its
     replay, and shrinks to the smallest spec whose batch still fails. A batch is checked by the
     shard holding its drawn case."""
+    provided(record, candidate)
     case = data.draw(cases(record, dtype), label="case")
     if not shard.holds(case):
         return

@@ -1,0 +1,42 @@
+"""Keras 3's cross-entropy losses on its TensorFlow backend, behind impl's names and keywords.
+
+Each is `keras.losses.<name>` called on tensors made from NumPy arrays, in the oracle's mode
+(eager, graph or XLA), so `y_pred` carries no `_keras_logits` and, in a graph, is a function
+input rather than a Softmax or Sigmoid op's output: Keras recovers no logits here (pipelines that
+do are checked apart). VJPs use `tf.GradientTape` as the tf.nn ops' do.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from collections.abc import Callable
+
+import keras
+
+from oracle.ops import _run, _vjp
+
+if keras.backend.backend() != "tensorflow":
+    raise ImportError(f"the oracle needs Keras on its TensorFlow backend; KERAS_BACKEND is {keras.backend.backend()!r}")
+
+# Keras warns of a class axis of 1 (the sweep draws such shapes on purpose); the loss is defined there
+warnings.filterwarnings("ignore", message="In loss .*num_classes > 1", category=SyntaxWarning)
+
+NAMES = ("categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
+         "binary_focal_crossentropy", "categorical_focal_crossentropy")
+_FLOAT_LABELS = frozenset(NAMES) - {"sparse_categorical_crossentropy"}
+
+
+@functools.cache
+def _loss(name: str) -> Callable:
+    """keras.losses.<name>, as a function of tensors by keyword."""
+    return getattr(keras.losses, name)
+
+
+def value(name: str, **kwargs: object):
+    return _run(_loss(name), **kwargs)
+
+
+def vjp(name: str, cotangent: object, **kwargs: object):
+    wrt = ("y_pred", "y_true") if name in _FLOAT_LABELS else ("y_pred",)
+    return _vjp(_loss(name), cotangent, wrt, **kwargs)

@@ -1,0 +1,99 @@
+"""Keras 3's losses: the numbers Keras's documentation prints, the decisions impl/keras.py states,
+and the oracle's own contract (the TF backend, options passed through)."""
+
+from __future__ import annotations
+
+import ml_dtypes
+import numpy as np
+import pytest
+
+import impl
+import oracle.keras
+from tfparity.keras_reference import bounds, references
+from tfparity.opdb import KERAS_RECORDS
+
+ONE_HOT = np.eye(3, dtype=np.float32)
+PREDICTED = np.array([[0.9, 0.05, 0.05], [0.05, 0.89, 0.06], [0.05, 0.01, 0.94]], np.float32)
+
+
+def test_categorical_crossentropy_matches_keras_docstring():
+    """keras.src.backend.tensorflow.nn.categorical_crossentropy's example, printed to 5 places."""
+    got = impl.categorical_crossentropy(ONE_HOT, PREDICTED)
+    np.testing.assert_allclose(np.around(got, 5), [0.10536, 0.11653, 0.06188])
+
+
+def test_sparse_categorical_crossentropy_matches_keras_docstring():
+    """keras.losses.sparse_categorical_crossentropy's example: array([0.0513, 2.303]), printed to
+    four significant digits (half a unit of the fourth is 2.5e-4 of the value at most)."""
+    got = impl.sparse_categorical_crossentropy([1, 2], np.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]], np.float32))
+    np.testing.assert_allclose(got, [0.0513, 2.303], rtol=2.5e-4)
+
+
+def test_a_zero_probability_is_clipped_to_epsilon():
+    """Keras's metric docstring: y' = clip(y, EPSILON, 1 - EPSILON), so the 0 of [0.05, 0.95, 0]
+    costs -log(1e-7) where its label is 1."""
+    got = impl.categorical_crossentropy(np.array([[0.0, 0.0, 1.0]]), np.array([[0.05, 0.95, 0.0]]))
+    np.testing.assert_allclose(got, [-np.log(1e-7)], rtol=1e-12)
+
+
+def test_smoothing_moves_labels_toward_one_over_the_classes_along_axis():
+    """Smoothing 0.3 over K classes: y (1 - 0.3) + 0.3 / K, with K along `axis` (impl's decision)."""
+    y, x = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]), np.zeros((2, 3))
+    along_0 = impl.categorical_crossentropy(y, x, from_logits=True, label_smoothing=0.3, axis=0)
+    np.testing.assert_allclose(along_0, (0.7 * y.sum(axis=0) + 0.3) * np.log(2.0))
+
+
+def test_ignored_rows_give_zero_and_no_gradient():
+    p = np.array([[0.2, 0.8], [0.6, 0.4]], np.float32)
+    assert impl.sparse_categorical_crossentropy([1, -1], p, ignore_class=-1)[1] == 0
+    grad = impl.sparse_categorical_crossentropy_vjp(np.ones(2, np.float32), [1, -1], p, ignore_class=-1)["y_pred"]
+    assert not grad[1].any() and grad[0].any()
+
+
+def test_binary_crossentropy_averages_the_last_axis():
+    y, p = np.array([[1.0, 0.0]]), np.array([[0.8, 0.4]])
+    np.testing.assert_allclose(impl.binary_crossentropy(y, p), [-(np.log(0.8) + np.log(0.6)) / 2])
+
+
+@pytest.mark.parametrize("dtype, upper", [(np.float32, 0.99999988), (np.float16, 1.0), (ml_dtypes.bfloat16, 1.0)])
+def test_clip_bounds_are_held_in_the_inputs_dtype(dtype, upper):
+    """1 - epsilon as each dtype holds it: below 1 in float32, 1 itself in the halves."""
+    assert bounds(np.dtype(dtype))[1] == pytest.approx(upper, abs=1e-8)
+
+
+def test_non_integer_sparse_labels_are_refused():
+    """Keras casts labels to int64, truncating 1.5 to 1 silently; impl refuses them."""
+    with pytest.raises(impl.InvalidArgumentError):
+        impl.sparse_categorical_crossentropy(np.array([1.5]), np.full((1, 3), 1 / 3))
+
+
+@pytest.mark.parametrize("record", KERAS_RECORDS, ids=lambda r: r.name)
+def test_the_reference_agrees_with_impl_in_float64(record):
+    """Two independent writings of each Keras loss (impl's NumPy and the engine's long double)
+    agree to float64's rounding on an ordinary case, values and gradients."""
+    case = next(c for c in _sweep(record) if c.regime in ("softmax", "sigmoid", "ordinary") and len(c.shape) == 2)
+    inputs = record.build(case)
+    kwargs = record.call_kwargs(case, inputs)
+    exact, wide = references(record.function, record.options)
+    axis = record.class_axis(case)
+    value = record.reference(**kwargs)
+    g = np.linspace(-1.0, 1.0, value.size).reshape(value.shape)
+    grads = getattr(impl, f"{record.function}_vjp")(g, **kwargs)
+    for check, mine in [("value", value), *((f"vjp_{k}", v) for k, v in grads.items())]:
+        want = np.asarray(wide(check, inputs, axis, None if check == "value" else g), np.float64)
+        np.testing.assert_allclose(mine, want, rtol=1e-13, atol=1e-13 * np.abs(want).max(), err_msg=check)
+
+
+def _sweep(record):
+    from tfparity.sweep import sweep
+
+    return sweep(record, "float64")
+
+
+@pytest.mark.parametrize("name", oracle.keras.NAMES)
+def test_the_oracle_passes_options_to_keras(name):
+    """from_logits changes Keras's answer, so the oracle must pass it: a silent drop reads as parity."""
+    y = np.array([[0.0, 1.0, 0.0]], np.float32) if name != "sparse_categorical_crossentropy" else np.array([1])
+    p = np.array([[0.2, 0.5, 0.3]], np.float32)
+    assert not np.allclose(oracle.keras.value(name, y_true=y, y_pred=p),
+                           oracle.keras.value(name, y_true=y, y_pred=p, from_logits=True))

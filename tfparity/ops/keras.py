@@ -1,0 +1,312 @@
+"""Keras 3's cross-entropy losses (`keras.losses.<name>` on the TensorFlow backend): one record per
+loss and variant (its fixed keyword options: from logits or probabilities, label smoothing,
+ignore_class, class balancing), named `<loss>:<variant>`.
+
+What impl reproduces and what it names (the decision per number, as impl/keras.py states it):
+Keras's documented numbers (the epsilon clip in the input dtype, normalising probabilities,
+smoothing toward 1/K, ignore_class rows giving 0, the binary losses' mean) are reproduced; where
+Keras's arithmetic departs from its own definition, the divergence below names it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import partial
+
+import ml_dtypes
+import numpy as np
+
+import impl.keras
+import oracle.keras
+from tfparity import inputs as gen
+from tfparity.dtypes import f64
+from tfparity.keras_reference import bounds, references
+from tfparity.ops import scales as nn_scales
+from tfparity.ops.class_losses import SOFTMAX_CE
+from tfparity.ops.common import ALL, measured
+from tfparity.records import ErrorInput, Evidence, Inputs, KnownDivergence, OpRecord
+
+LOGIT_REGIMES = ("ordinary", "saturating", "large", "tiny")  # finite logits: tf.nn's records hold the rest
+
+
+def _log2(n: int) -> float:
+    return float(np.log2(max(n, 1)))
+
+
+# --- scales: the size of the terms Keras's TF graph adds, per check ------------------------------
+
+def _from_logits_scales(nn: Callable, smoothing: float, binary: bool = False) -> Callable:
+    """A tf.nn loss's scales for the Keras loss that calls it, labels smoothed (in the input's
+    dtype: one more rounding of the labels), its VJP names Keras's; binary losses average `axis`."""
+    def sizes(inputs: Inputs, axis: int, g: np.ndarray | None) -> dict[str, np.ndarray]:
+        x = inputs["y_pred"]
+        labels = np.asarray(inputs["y_true"])
+        if labels.dtype.kind == "f":
+            labels = _smoothed(f64(inputs, "y_true"), smoothing, None if binary else x.shape[axis])
+        n = x.shape[axis] if binary else 1
+        cotangent = np.expand_dims(g, axis) / n if binary and g is not None else g
+        each = nn({"logits": x, "labels": labels}, axis, cotangent)
+        out = {name.replace("logits", "y_pred").replace("labels", "y_true"): size for name, size in each.items()}
+        if binary:  # the mean along `axis`: its terms, and the sum's rounding
+            out["value"] = (1.0 + _log2(n)) * np.abs(np.broadcast_to(each["value"], x.shape)).sum(axis=axis) / n
+        return out
+    return sizes
+
+
+def _smoothed(y: np.ndarray, smoothing: float, classes: int | None) -> np.ndarray:
+    return y if not smoothing else y * (1 - smoothing) + smoothing * (0.5 if classes is None else 1 / classes)
+
+
+def _clipped(p: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    lo, hi = bounds(dtype)
+    return np.clip(p, lo, hi)
+
+
+def _class_probability_scales(smoothing: float, focal: bool = False, from_logits: bool = False) -> Callable:
+    """Categorical losses from probabilities: Keras sums p (log2 C eps), divides, clips, takes the
+    log (each rounding eps relative, so eps absolute in log p) and sums y log p; the focal factor
+    (1 - p)^gamma multiplies each term. The VJP divides g y by p and goes back through the sum."""
+    def sizes(inputs: Inputs, axis: int, g: np.ndarray | None) -> dict[str, np.ndarray]:
+        p = gen.softmax64(f64(inputs, "y_pred"), axis) if from_logits else f64(inputs, "y_pred")
+        total = np.abs(p.sum(axis=axis, keepdims=True))
+        c = _clipped(p / total, inputs["y_pred"].dtype)
+        y = np.abs(_smoothed(f64(inputs, "y_true"), smoothing, p.shape[axis]))
+        rel = 3.0 + _log2(p.shape[axis])
+        log_c = np.abs(np.log(c))
+        factor = 1.0 + (2.0 * (1.0 - c) + 2.0 * c * log_c if focal else 0.0)
+        terms = y * (log_c + rel) * factor
+        out = {"value": (1.0 + _log2(p.shape[axis])) * terms.sum(axis=axis)}
+        if g is not None:
+            g = np.abs(np.expand_dims(g.astype(np.float64), axis))
+            u = g * y / c * factor * rel
+            d_p = (u + (u * c).sum(axis=axis, keepdims=True)) / total
+            out["vjp_y_pred"] = p * (d_p + (d_p * p).sum(axis=axis, keepdims=True)) if from_logits else d_p
+            out["vjp_y_true"] = g * (log_c + rel) * factor
+        return out
+    return sizes
+
+
+def _sparse_probability_scales(inputs: Inputs, axis: int, g: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Sparse from probabilities: Keras takes log(clip(p)) as logits for the fused op, whose terms
+    are |log c| (each rounded) and the log-sum-exp of them."""
+    p = f64(inputs, "y_pred")
+    c = _clipped(p, inputs["y_pred"].dtype)
+    rel = np.abs(np.log(c)) + 3.0 + _log2(p.shape[-1])
+    label = np.clip(np.asarray(inputs["y_true"]).astype(np.int64), 0, p.shape[-1] - 1)[..., None]
+    out = {"value": np.take_along_axis(rel, label, axis=-1)[..., 0] + rel.max(axis=-1)}
+    if g is not None:
+        g = np.abs(g.astype(np.float64))[..., None]
+        one_hot = np.arange(p.shape[-1]) == label
+        out["vjp_y_pred"] = g * rel * (1.0 / c.sum(axis=-1, keepdims=True) + one_hot / c)
+    return out
+
+
+def _binary_probability_scales(smoothing: float, focal: bool = False) -> Callable:
+    """Binary losses from probabilities: y log c + (1 - y) log(1 - c), each log eps absolute,
+    averaged along `axis`; the VJP (1 - y) / (1 - c) - y / c, each eps relative."""
+    def sizes(inputs: Inputs, axis: int, g: np.ndarray | None) -> dict[str, np.ndarray]:
+        p = f64(inputs, "y_pred")
+        c = _clipped(p, inputs["y_pred"].dtype)
+        y = _smoothed(f64(inputs, "y_true"), smoothing, None)
+        with np.errstate(divide="ignore"):
+            log_c, log_1c = np.abs(np.log(c)), np.abs(np.log1p(-c))
+        factor = 4.0 if focal else 1.0
+        terms = factor * (np.abs(y) * (log_c + 2.0) + np.abs(1.0 - y) * (log_1c + 2.0))
+        n = p.shape[axis]
+        out = {"value": (1.0 + _log2(n)) * terms.sum(axis=axis) / n}
+        if g is not None:
+            g = np.abs(np.expand_dims(g.astype(np.float64), axis)) / n
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = np.abs(1.0 - y) / (1.0 - c) + np.abs(y) / c
+            out["vjp_y_pred"] = 3.0 * factor * g * (ratio + (log_c + log_1c if focal else 0.0))
+            out["vjp_y_true"] = factor * g * (log_c + log_1c + 2.0)
+        return out
+    return sizes
+
+
+def _focal_logit_scales(inputs: Inputs, axis: int, g: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Binary focal from logits: the sigmoid CE's terms, times the focal factor and its derivative."""
+    x = f64(inputs, "y_pred")
+    base = _from_logits_scales(nn_scales.sigmoid_ce_scales, 0.0, binary=True)(inputs, axis, g)
+    bce = np.abs(x) + 1.0
+    return {name: 4.0 * size + (4.0 * np.abs(np.expand_dims(g, axis)) / x.shape[axis] * bce
+                                if g is not None and name != "value" else 0.0)
+            for name, size in base.items()}
+
+
+# --- divergences ------------------------------------------------------------------------------
+
+def rows(condition: np.ndarray, axis: int) -> np.ndarray:
+    """Each row (along the class axis) where the condition holds somewhere."""
+    return np.broadcast_to(condition.any(axis=axis, keepdims=True), condition.shape)
+
+
+SMOOTHING_LAST_AXIS = KnownDivergence(
+    name="keras_smoothing_counts_last_axis",
+    what="categorical_crossentropy (and its focal form) smooth labels toward 1 / K with K the size "
+         "of the last axis, whatever `axis` says: with axis=0 on [2, 3] logits Keras moves labels "
+         "toward 1/3 where the class axis holds 2. impl smooths toward 1 / (the classes along axis).",
+    dtypes=ALL,
+    checks=frozenset({"value", "vjp_y_pred", "vjp_y_true"}),
+    where=lambda case, inputs: np.shape(inputs["y_pred"])[case.class_axis] != np.shape(inputs["y_pred"])[-1],
+    evidence=(Evidence("value", {"y_true": np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]),
+                                 "y_pred": np.zeros((2, 3)), "from_logits": True, "label_smoothing": 0.3,
+                                 "axis": 0},
+                       # Keras: y' = 0.7 y + 0.1 (1/3 of 0.3) per entry, two entries: 0.7 sum(y) + 0.2 per column,
+                       # times log 2; exact: toward 1/2, 0.7 sum(y) + 0.3
+                       np.array([0.9, 0.9, 0.9]) * np.log(2.0), np.array([1.0, 1.0, 1.0]) * np.log(2.0)),),
+)
+
+def _normalised(case, inputs) -> np.ndarray:
+    """y_pred over its sum along the class axis: the probabilities categorical losses clip."""
+    p = f64(inputs, "y_pred")
+    with np.errstate(all="ignore"):
+        return p / p.sum(axis=case.class_axis, keepdims=True)
+
+
+HALF_CLIP_REACHES_ONE = KnownDivergence(
+    name="keras_half_clip_reaches_one",
+    what="In float16 and bfloat16 Keras's upper clip bound 1 - epsilon rounds to 1, so a probability "
+         "of 1 passes the clip and log(1 - p) is -inf: where the label is 1, TF multiplies 0 * -inf and "
+         "the loss (and its gradients) are nan. The exact loss, clipped at the same bound, is 0 there "
+         "(0 log 0 = 0). binary_crossentropy([1], [1]) in bfloat16 is nan; in float32 the bound is "
+         "0.99999988 and the loss 1.19e-7.",
+    dtypes=frozenset({"float16", "bfloat16"}),
+    checks=frozenset({"value", "vjp_y_pred", "vjp_y_true"}),
+    where=lambda case, inputs: rows(f64(inputs, "y_pred") >= 1.0, case.class_axis),
+    evidence=(Evidence("value", {"y_true": np.array([1.0], ml_dtypes.bfloat16), "y_pred": np.array([1.0], ml_dtypes.bfloat16)},
+                       np.array(np.nan, ml_dtypes.bfloat16), np.array(0.0)),),
+)
+
+SPARSE_CLIPS_FIRST = KnownDivergence(
+    name="keras_sparse_clips_before_normalising",
+    what="sparse_categorical_crossentropy from probabilities feeds log(clip(p)) to the fused sparse "
+         "op: it clips first and normalises after (by the clipped sum), where "
+         "categorical_crossentropy normalises first and clips after. Where a clip bites the two "
+         "differ; impl computes the sparse loss as the categorical one of the one-hot label.",
+    dtypes=ALL,
+    checks=frozenset({"value", "vjp_y_pred"}),
+    where=lambda case, inputs: rows(
+        (f64(inputs, "y_pred") < bounds(inputs["y_pred"].dtype)[0]) | (f64(inputs, "y_pred") > bounds(inputs["y_pred"].dtype)[1])
+        | (_normalised(case, inputs) < bounds(inputs["y_pred"].dtype)[0]) | (_normalised(case, inputs) > bounds(inputs["y_pred"].dtype)[1]),
+        -1),
+    evidence=(Evidence("value", {"y_true": np.array([0]), "y_pred": np.array([[1e-9, 1.0]])},
+                       np.array([-np.log(1e-7 / (1e-7 + 1.0 - 1e-7))]), np.array([-np.log(1e-7)])),),
+)
+
+
+def tf_divergence(record: OpRecord, name: str) -> KnownDivergence:
+    """A tf.nn record's divergence that Keras inherits by calling the op."""
+    return next(d for d in record.divergences if d.name == name)
+
+
+# --- the records ------------------------------------------------------------------------------
+
+def keras_record(loss: str, variant: str, options: Mapping[str, object], build: Callable, label_kinds, regimes,
+                 scales, value_tolerance, vjp_tolerance, divergences=(), errors=(), has_axis: bool = True) -> OpRecord:
+    """One Keras loss under fixed options, its functions from impl.keras and oracle.keras."""
+    exact_fn, wide_fn = references(loss, options)
+    return OpRecord(
+        reference=getattr(impl.keras, loss),
+        tf=partial(oracle.keras.value, loss),
+        tf_vjp=partial(oracle.keras.vjp, loss),
+        exact=exact_fn,
+        wide=wide_fn,
+        build=build,
+        grads=("y_pred",) if loss.startswith("sparse") else ("y_pred", "y_true"),
+        value_tolerance=value_tolerance,
+        vjp_tolerance=vjp_tolerance,
+        scales=scales,
+        has_axis=has_axis,
+        label_kinds=tuple(label_kinds),
+        regimes=tuple(regimes),
+        divergences=tuple(divergences),
+        errors=tuple(errors),
+        options=dict(options),
+        variant=variant,
+        family="keras",
+        # a quarter of each sweep (every class still drawn by the fuzz): ten records' full sweeps
+        # made one TF call per case for 6 minutes of the default test run
+        sweep_share=4,
+    )
+
+
+def _tolerance(a: float) -> dict:
+    return measured(a, f16="(keras: first measurement pending)", bf16="(pending)", f32="(pending)", f64="(pending)")
+
+
+def _errors(build_true: Callable) -> tuple[ErrorInput, ...]:
+    """Shapes and dtypes on both sides of Keras's checks."""
+    def kwargs(true_shape, pred_shape, **more):
+        return lambda dtype: {"y_true": build_true(true_shape, dtype), "y_pred": np.full(pred_shape, 0.25, dtype)} | more
+    return (
+        ErrorInput("rank_0", kwargs((), ()), tf_raises=True),
+        ErrorInput("rank_1", kwargs((4,), (4,)), tf_raises=False),
+        ErrorInput("shapes_mismatch", kwargs((2, 3), (2, 4)), tf_raises=True),
+        ErrorInput("axis_past_last", kwargs((2, 4), (2, 4), axis=2), tf_raises=True),
+        ErrorInput("axis_first", kwargs((2, 4), (2, 4), axis=0), tf_raises=False),
+    )
+
+
+CLASS_KINDS = ("one_hot", "soft", "smoothed")
+_class_true = lambda shape, dtype: np.full(shape, 0.25, dtype)
+
+CCE_PROBABILITIES = keras_record(
+    "categorical_crossentropy", "probabilities", {"label_smoothing": 0.1},
+    partial(gen.keras_class_inputs, probabilities=gen.CLASS_PROBABILITIES), CLASS_KINDS, gen.CLASS_PROBABILITIES,
+    _class_probability_scales(0.1), _tolerance(2), _tolerance(2),
+    divergences=(SMOOTHING_LAST_AXIS,), errors=_errors(_class_true))
+
+CCE_LOGITS = keras_record(
+    "categorical_crossentropy", "logits", {"from_logits": True, "label_smoothing": 0.2},
+    partial(gen.keras_class_inputs, probabilities=None), CLASS_KINDS, LOGIT_REGIMES,
+    _from_logits_scales(nn_scales.softmax_ce_scales, 0.2), _tolerance(2), _tolerance(2),
+    divergences=(SMOOTHING_LAST_AXIS, tf_divergence(SOFTMAX_CE, "softmax_ce_negative_axis_raises")))
+
+SPARSE_PROBABILITIES = keras_record(
+    "sparse_categorical_crossentropy", "probabilities_ignore_class", {"ignore_class": gen.IGNORED_CLASS},
+    partial(gen.keras_sparse_inputs, probabilities=gen.CLASS_PROBABILITIES, ignored=True), tuple(gen.SPARSE_LABELS),
+    gen.CLASS_PROBABILITIES, _sparse_probability_scales, _tolerance(2), _tolerance(2),
+    divergences=(SPARSE_CLIPS_FIRST,), has_axis=False)
+
+SPARSE_LOGITS = keras_record(
+    "sparse_categorical_crossentropy", "logits", {"from_logits": True},
+    partial(gen.keras_sparse_inputs, probabilities=None), tuple(gen.SPARSE_LABELS), LOGIT_REGIMES,
+    _from_logits_scales(nn_scales.sparse_ce_scales, 0.0), _tolerance(2), _tolerance(2), has_axis=False)
+
+BINARY_KINDS = tuple(gen.BINARY_LABELS)
+
+BCE_PROBABILITIES = keras_record(
+    "binary_crossentropy", "probabilities", {"label_smoothing": 0.1},
+    partial(gen.keras_binary_inputs, probabilities=gen.BINARY_PROBABILITIES), BINARY_KINDS, gen.BINARY_PROBABILITIES,
+    _binary_probability_scales(0.1), _tolerance(2), _tolerance(2), divergences=(HALF_CLIP_REACHES_ONE,),
+    errors=_errors(_class_true))
+
+BCE_LOGITS = keras_record(
+    "binary_crossentropy", "logits", {"from_logits": True, "label_smoothing": 0.2},
+    partial(gen.keras_binary_inputs, probabilities=None), BINARY_KINDS, LOGIT_REGIMES,
+    _from_logits_scales(nn_scales.sigmoid_ce_scales, 0.2, binary=True), _tolerance(2), _tolerance(2))
+
+BFCE_PROBABILITIES = keras_record(
+    "binary_focal_crossentropy", "probabilities_balanced", {"apply_class_balancing": True},
+    partial(gen.keras_binary_inputs, probabilities=gen.BINARY_PROBABILITIES), BINARY_KINDS, gen.BINARY_PROBABILITIES,
+    _binary_probability_scales(0.0, focal=True), _tolerance(2), _tolerance(2), divergences=(HALF_CLIP_REACHES_ONE,))
+
+BFCE_LOGITS = keras_record(
+    "binary_focal_crossentropy", "logits", {"from_logits": True},
+    partial(gen.keras_binary_inputs, probabilities=None), BINARY_KINDS, LOGIT_REGIMES,
+    _focal_logit_scales, _tolerance(2), _tolerance(2))
+
+CFCE_PROBABILITIES = keras_record(
+    "categorical_focal_crossentropy", "probabilities", {},
+    partial(gen.keras_class_inputs, probabilities=gen.CLASS_PROBABILITIES), CLASS_KINDS, gen.CLASS_PROBABILITIES,
+    _class_probability_scales(0.0, focal=True), _tolerance(2), _tolerance(2))
+
+CFCE_LOGITS = keras_record(
+    "categorical_focal_crossentropy", "logits", {"from_logits": True},
+    partial(gen.keras_class_inputs, probabilities=None), CLASS_KINDS, LOGIT_REGIMES,
+    _class_probability_scales(0.0, focal=True, from_logits=True), _tolerance(2), _tolerance(2))
+
+KERAS_RECORDS: tuple[OpRecord, ...] = (CCE_PROBABILITIES, CCE_LOGITS, SPARSE_PROBABILITIES, SPARSE_LOGITS,
+                                       BCE_PROBABILITIES, BCE_LOGITS, BFCE_PROBABILITIES, BFCE_LOGITS,
+                                       CFCE_PROBABILITIES, CFCE_LOGITS)
