@@ -161,7 +161,7 @@ def _candidate_problems(name: str, ops: list[str] | None) -> list[str]:
         return [f"import {module_name(name)} failed: {type(error).__name__}: {error} ({hint})"]
     from tfparity.opdb import RECORDS
 
-    return [problem for record in RECORDS if not ops or record.name in ops
+    return [problem for record in RECORDS if (not ops or record.name in ops) and record.provided_by(module)
             for problem in record.candidate_problems(module)]
 
 
