@@ -20,7 +20,7 @@ def error_inputs(*names: str) -> Where:
     return lambda case, inputs: case.regime.removeprefix(ERROR_PREFIX) in names
 
 
-# The error inputs written as Python values (tfparity.opdb's `convention`s), which NumPy and JAX
+# The error inputs written as Python values (tfparity.ops.common's `convention`s), which NumPy and JAX
 # (float64 enabled) make float64 where TF makes float32.
 python_values = error_inputs("python_list", "nested_list_axis_0", "nested_list", "python_float", "python_lists",
                              "python_scalars", "python_int_label", "labels_list_logits_float64")
