@@ -2,11 +2,12 @@
 
 Each adapter is a thin translation (argument names, axis defaults, dtypes), never a fix-up that
 hides a real difference; the differences it is known to have from TF are data beside it
-(`DIVERGENCES`). Each needs its optional extra: `pip install "tfparity[jax]"`, `"tfparity[onnx]"`.
+(`DIVERGENCES`). Each needs its optional extra: `pip install "tfparity[jax]"` (also for
+`keras_jax`, Keras's losses on its JAX backend), `"tfparity[onnx]"`.
 """
 
 # `--candidate NAME`: a shipped adapter by its short name; any other name is a module to import.
-SHIPPED = {"jax": "candidates.jax", "onnxruntime": "candidates.onnxruntime"}
+SHIPPED = {"jax": "candidates.jax", "onnxruntime": "candidates.onnxruntime", "keras_jax": "candidates.keras_jax"}
 
 
 def module_name(name: str) -> str:

@@ -182,7 +182,8 @@ class OpRecord:
     def candidate_problems(self, candidate: object) -> list[str]:
         """What keeps `candidate` from being called as the engine calls it: a missing function, or
         one whose signature does not take the op's arguments by name (the VJP: the cotangent first)."""
-        sample = Case(self.name, "float32", (2, 3), -1 if self.has_axis else None, self.label_kinds[0])
+        sample = Case(self.name, "float32", (2, 3), -1 if self.has_axis else None, self.label_kinds[0],
+                      *self.regimes[:1])  # the record's own regime: Keras's probability records have no "ordinary"
         names = dict.fromkeys(self.call_kwargs(sample, self.build(sample)))
         problems = []
         functions = ((self.function, ()), (f"{self.function}_vjp", ("cotangent",)))

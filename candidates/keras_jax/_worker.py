@@ -1,0 +1,107 @@
+"""The worker process: Keras 3's losses on its JAX backend, answering the parent over a pipe.
+
+Run as a script (never imported as part of the package, whose `__init__` reaches TF through the
+harness): Keras fixes its backend when it is first imported, and the harness process already
+has it on TensorFlow. The parent sends pickled requests on stdin, each a frame of an 8-byte
+length and the pickle of `(loss, wrt, cotangent, kwargs)`; the worker answers on the stdout it
+was started with (its own prints and warnings go to stderr) with `("ok", answer, tf_imported)` or
+`("raised", class, is_value_error, is_type_error, message, tf_imported)`.
+
+`wrt` empty asks for the loss; else the VJP for those inputs, by `jax.vjp`. Each is jitted, as
+Keras's JAX trainer compiles its train step, once per option set and input signature.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import struct
+import sys
+
+os.environ["KERAS_BACKEND"] = "jax"
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+
+import jax  # after the environment Keras and JAX read at import
+
+# float64 inputs stay float64 only with x64 on (as a Keras user computing in float64 must set it);
+# without it JAX computes them in float32 and every float64 answer would be float32
+jax.config.update("jax_enable_x64", True)
+
+import keras
+import numpy as np
+
+if keras.backend.backend() != "jax":
+    raise SystemExit(f"keras_jax worker: Keras's backend is {keras.backend.backend()!r}, not jax")
+
+# as in oracle.keras: Keras warns of a class axis of 1, a shape the sweep draws on purpose
+import warnings
+
+warnings.filterwarnings("ignore", message="In loss .*num_classes > 1", category=SyntaxWarning)
+
+LIVE_SIGNATURES = 1000  # compiled executables hold memory maps (see candidates.jax): dropped past this many
+_compiled: dict[tuple, object] = {}
+
+
+def _function(loss: str, wrt: tuple[str, ...], kwargs: dict) -> object:
+    """keras.losses.<loss> (or its VJP for `wrt`) jitted over the arrays, the rest fixed."""
+    arrays = tuple(sorted(k for k, v in kwargs.items() if isinstance(v, np.ndarray)))
+    fixed = {k: v for k, v in kwargs.items() if k not in arrays}
+    key = (loss, wrt, arrays, repr(sorted(fixed.items())),
+           tuple((kwargs[k].shape, kwargs[k].dtype.str) for k in arrays))
+    if key not in _compiled:
+        if len(_compiled) >= LIVE_SIGNATURES:
+            jax.clear_caches()
+            _compiled.clear()
+        fn = getattr(keras.losses, loss)
+        if not wrt:
+            _compiled[key] = jax.jit(lambda values: fn(**values, **fixed))
+        else:
+            def pullback(cotangent, values):
+                others = {k: v for k, v in values.items() if k not in wrt}
+                out, pull = jax.vjp(lambda *args: fn(**dict(zip(wrt, args, strict=True)), **others, **fixed),
+                                    *(values[k] for k in wrt))
+                return dict(zip(wrt, pull(cotangent.astype(out.dtype)), strict=True))
+            _compiled[key] = jax.jit(pullback)
+    return _compiled[key], {k: kwargs[k] for k in arrays}
+
+
+def answer(loss: str, wrt: tuple[str, ...], cotangent: np.ndarray | None, kwargs: dict) -> object:
+    """The loss, or its VJP as {input: gradient}, as NumPy arrays."""
+    fn, values = _function(loss, wrt, kwargs)
+    if not wrt:
+        return np.asarray(fn(values))
+    return {name: np.asarray(grad) for name, grad in fn(np.asarray(cotangent), values).items()}
+
+
+def _read(stream) -> object | None:
+    header = stream.read(8)
+    if len(header) < 8:
+        return None
+    (size,) = struct.unpack("<Q", header)
+    return pickle.loads(stream.read(size))
+
+
+def _write(stream, message: object) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(struct.pack("<Q", len(data)) + data)
+    stream.flush()
+
+
+def serve() -> None:
+    """Answer requests until stdin closes."""
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # anything printed goes to stderr, never into the replies
+    requests = sys.stdin.buffer
+    _write(replies, ("ready", {"keras": keras.__version__, "jax": jax.__version__,
+                               "backend": keras.backend.backend(), "tf_imported": "tensorflow" in sys.modules}))
+    while (request := _read(requests)) is not None:
+        try:
+            reply = ("ok", answer(*request), "tensorflow" in sys.modules)
+        except Exception as error:  # noqa: BLE001  (the parent re-raises it)
+            reply = ("raised", type(error).__name__, isinstance(error, ValueError), isinstance(error, TypeError),
+                     str(error), "tensorflow" in sys.modules)
+        _write(replies, reply)
+
+
+if __name__ == "__main__":
+    serve()
