@@ -229,8 +229,9 @@ def _focal_parts(y, p, apply_class_balancing, alpha, gamma, from_logits, dtype):
     """Per element: the focal loss and its derivatives in y_pred and in the smoothed label."""
     loss, d_loss, d_loss_y = _binary_terms(y, p, from_logits, dtype)
     s = sigmoid_wide(p) if from_logits else p
-    ds = s * (1.0 - s) if from_logits else 1.0  # d s / d y_pred
-    away = 1.0 - (y * s + (1.0 - y) * (1.0 - s))  # 1 - p_t
+    s_off = sigmoid_wide(-p) if from_logits else 1.0 - p  # 1 - s, without cancelling
+    ds = s * s_off if from_logits else 1.0  # d s / d y_pred
+    away = y * s_off + (1.0 - y) * s  # 1 - p_t, written so that it does not cancel to 0 as p_t nears 1
     focal = away ** gamma
     d_focal = gamma * away ** (gamma - 1.0)  # d focal / d away
     weight, d_weight = ((y * alpha + (1.0 - y) * (1.0 - alpha)), 2.0 * alpha - 1.0) if apply_class_balancing else (1.0, 0.0)

@@ -212,7 +212,8 @@ def _concatenated(record: OpRecord, cases: list[Case], each: list[dict]) -> _Ans
         return None
     classes = record.class_axis(case) % rank
     along = 0 if classes != 0 else 1
-    joined = {name: value if name == "axis" else np.concatenate([kwargs[name] for kwargs in each], axis=along)
+    tensors = record.tensors(each[0])
+    joined = {name: np.concatenate([kwargs[name] for kwargs in each], axis=along) if name in tensors else value
               for name, value in each[0].items()}
 
     def draw(shape: tuple[int, ...]) -> np.ndarray:
@@ -316,7 +317,7 @@ def _usable(mine: Outcome, tf: np.ndarray | None) -> bool:
 def _batch_exact(record: OpRecord, check: str, inputs: list[dict], stacked: dict, keep: list[int], axis: int,
                  g: np.ndarray | None, dtype: np.dtype, scale: np.ndarray) -> Exact:
     """The exact answer over the kept cases at once; mpmath per case where it must decide."""
-    batch_inputs = {name: np.asarray(value)[keep] for name, value in stacked.items() if name != "axis"}
+    batch_inputs = {name: np.asarray(value)[keep] for name, value in record.tensors(stacked).items()}
     cts = None if g is None else g[keep]
     value = np.asarray(record.wide(check, batch_inputs, shifted(axis), cts))
     # the gradient of tiled labels is not each case's: the exact forms do not evaluate it either

@@ -133,9 +133,9 @@ class Keras:
             value, d_pred, d_true = loss, d_loss, d_loss_y
         else:
             balanced, alpha, gamma = focal
-            s = self.sigmoid(x) if from_logits else x
-            ds = s * (1 - s) if from_logits else 1
-            away = 1 - (y * s + (1 - y) * (1 - s))
+            s, s_off = (self.sigmoid(x), self.sigmoid(-x)) if from_logits else (x, 1 - x)
+            ds = s * s_off if from_logits else 1
+            away = y * s_off + (1 - y) * s  # 1 - p_t
             focus, d_focus = away ** gamma, gamma * away ** (gamma - 1)
             weight, d_weight = (y * alpha + (1 - y) * (1 - alpha), 2 * alpha - 1) if balanced else (1, 0)
             value = weight * _zero_where_weightless(focus, loss)
@@ -192,7 +192,10 @@ def keras_exact(loss: str, options: Mapping[str, object], check, inputs, axis, g
     """The engine's `exact` for a Keras loss: element `index` in mpmath at the working precision."""
     if not _finite(inputs["y_pred"], g, *(() if loss.startswith("sparse") else (inputs["y_true"],))):
         return None
-    return _compute(loss, options, MPMATH, check, inputs, axis, g)[index]
+    try:
+        return _compute(loss, options, MPMATH, check, inputs, axis, g)[index]
+    except ZeroDivisionError:  # a term at a clip bound of 1 (the halves' 1 - epsilon): infinite
+        return None
 
 
 def references(loss: str, options: Mapping[str, object]) -> tuple[Callable, Callable]:

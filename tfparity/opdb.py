@@ -12,12 +12,14 @@ from __future__ import annotations
 from tfparity.ops.activations import LOG_SOFTMAX, SIGMOID, SOFTMAX
 from tfparity.ops.binary_losses import SIGMOID_CE, WEIGHTED_CE
 from tfparity.ops.class_losses import SOFTMAX_CE, SPARSE_CE
+from tfparity.ops.keras import KERAS_RECORDS
 from tfparity.records import OpRecord
 
-__all__ = ["BY_NAME", "LOG_SOFTMAX", "NN_RECORDS", "RECORDS", "SIGMOID", "SIGMOID_CE", "SOFTMAX", "SOFTMAX_CE",
-           "SPARSE_CE", "WEIGHTED_CE"]
+__all__ = ["BY_NAME", "KERAS_RECORDS", "LOG_SOFTMAX", "NN_RECORDS", "RECORDS", "SIGMOID", "SIGMOID_CE", "SOFTMAX",
+           "SOFTMAX_CE", "SPARSE_CE", "WEIGHTED_CE"]
 
 # tf.nn's ops
 NN_RECORDS: tuple[OpRecord, ...] = (SOFTMAX, LOG_SOFTMAX, SIGMOID, SOFTMAX_CE, SPARSE_CE, SIGMOID_CE, WEIGHTED_CE)
-RECORDS: tuple[OpRecord, ...] = NN_RECORDS
+# Keras 3's cross-entropy losses on its TensorFlow backend, one record per loss and variant
+RECORDS: tuple[OpRecord, ...] = NN_RECORDS + KERAS_RECORDS
 BY_NAME = {record.name: record for record in RECORDS}
