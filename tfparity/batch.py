@@ -44,7 +44,6 @@ from tfparity.check import (
     single,
 )
 from tfparity.compare import as_scale
-from tfparity.dtypes import as_constant
 from tfparity.inputs import Case, cotangent
 from tfparity.records import OpRecord
 from tfparity.stacking import batchable, shifted, stack, tiled

@@ -24,7 +24,6 @@ from tfparity.accuracy import (
 )
 from tfparity.backend import Backend
 from tfparity.compare import Comparison, Tolerance, as_scale, compare, compare_batch
-from tfparity.dtypes import as_constant
 from tfparity.inputs import Case, cotangent
 from tfparity.misusedb import DIVERGES_BY, DIVERGING, MATCH, Misuse
 from tfparity.records import (

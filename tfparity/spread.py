@@ -20,7 +20,6 @@ import oracle
 from tfparity.accuracy import ABS_SHARE, spacing_of
 from tfparity.backend import Backend
 from tfparity.compare import as_scale, compare, ulp_distance
-from tfparity.dtypes import as_constant
 from tfparity.inputs import Case, cotangent
 from tfparity.records import OpRecord
 from tfparity.stacking import SIZE, members, stack, tiled
