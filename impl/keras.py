@@ -132,11 +132,26 @@ def categorical_focal_crossentropy_vjp(cotangent: object, y_true: object, y_pred
         p = softmax_wide(x, axis) if from_logits else x
         c, q, total, passes = _probabilities(p, axis, dtype)
         log_c = np.log(c)
-        d_c = g * alpha * (gamma * (1.0 - c) ** (gamma - 1.0) * _weighted(y, log_c) - (1.0 - c) ** gamma * y / c)
+        slope = gamma * (1.0 - c) ** (gamma - 1.0) if gamma else 0.0  # d (1 - c)^gamma / d (1 - c)
+        d_c = g * alpha * (slope * _weighted(y, log_c) - (1.0 - c) ** gamma * y / c)
         d_p = _normalised_vjp(np.where(passes, d_c, 0.0), q, total, axis)
         d_pred = p * (d_p - (d_p * p).sum(axis=axis, keepdims=True)) if from_logits else d_p
         d_true = -g * alpha * (1.0 - c) ** gamma * log_c * (1.0 - label_smoothing)
         return {"y_pred": narrow(d_pred, dtype), "y_true": narrow(d_true, dtype)}
+
+
+def softmax_then_categorical_crossentropy(y_true: object, logits: object, axis: int = -1) -> np.ndarray:
+    """`keras.losses.categorical_crossentropy(y_true, keras.activations.softmax(logits, axis), axis=axis)`,
+    as users chain them: the loss of the softmax's probabilities, clipped as probabilities are.
+    (Keras on TensorFlow recovers the logits from the softmax instead: a named divergence.)"""
+    return categorical_focal_crossentropy(y_true, logits, alpha=1.0, gamma=0.0, from_logits=True, axis=axis)
+
+
+def softmax_then_categorical_crossentropy_vjp(cotangent: object, y_true: object, logits: object,
+                                              axis: int = -1) -> dict[str, np.ndarray]:
+    grads = categorical_focal_crossentropy_vjp(cotangent, y_true, logits, alpha=1.0, gamma=0.0, from_logits=True,
+                                               axis=axis)
+    return {"logits": grads["y_pred"], "y_true": grads["y_true"]}
 
 
 # --- sparse -------------------------------------------------------------------------------------
@@ -205,6 +220,36 @@ def _binary_terms(y: np.ndarray, p: np.ndarray, from_logits: bool, dtype: np.dty
     log_c, log_1c = np.log(c), np.log1p(-c)
     loss = -(_weighted(y, log_c) + _weighted(1.0 - y, log_1c))
     return loss, np.where(passes, (1.0 - y) / (1.0 - c) - y / c, 0.0), log_1c - log_c
+
+
+def _sigmoid_terms(y: np.ndarray, x: np.ndarray, dtype: np.dtype):
+    """Per element: the cross entropy of clip(sigmoid(x)), and its derivatives in x and the label."""
+    lo, hi = _bounds(dtype, x.dtype)
+    s = sigmoid_wide(x)
+    passes = (s >= lo) & (s <= hi)
+    c = np.clip(s, lo, hi)
+    # unclipped, log c and log(1 - c) are log-sigmoids: neither cancels nor underflows
+    log_c = np.where(passes, -_softplus(-x), np.log(c))
+    log_1c = np.where(passes, -_softplus(x), np.log1p(-c))
+    loss = -(_weighted(y, log_c) + _weighted(1.0 - y, log_1c))
+    return loss, np.where(passes, s - y, 0.0), log_1c - log_c
+
+
+def sigmoid_then_binary_crossentropy(y_true: object, logits: object, axis: int = -1) -> np.ndarray:
+    """`keras.losses.binary_crossentropy(y_true, keras.activations.sigmoid(logits), axis=axis)`: the
+    loss of the sigmoid's probabilities, clipped. (Keras on TensorFlow recovers the logits.)"""
+    x, y, axis, dtype = _binary_parts(y_true, logits, 0.0, axis)
+    with np.errstate(all="ignore"):
+        return narrow(_sigmoid_terms(y, x, dtype)[0].mean(axis=axis), dtype)
+
+
+def sigmoid_then_binary_crossentropy_vjp(cotangent: object, y_true: object, logits: object,
+                                         axis: int = -1) -> dict[str, np.ndarray]:
+    x, y, axis, dtype = _binary_parts(y_true, logits, 0.0, axis)
+    with np.errstate(all="ignore"):
+        g = np.expand_dims(widen(np.asarray(cotangent, dtype)), axis) / x.shape[axis]
+        _, d_x, d_y = _sigmoid_terms(y, x, dtype)
+        return {"logits": narrow(g * d_x, dtype), "y_true": narrow(g * d_y, dtype)}
 
 
 def binary_crossentropy(y_true: object, y_pred: object, from_logits: bool = False,

@@ -21,16 +21,29 @@ if keras.backend.backend() != "tensorflow":
 
 # Keras warns of a class axis of 1 (the sweep draws such shapes on purpose); the loss is defined there
 warnings.filterwarnings("ignore", message="In loss .*num_classes > 1", category=SyntaxWarning)
+warnings.filterwarnings("ignore", message="You are using a softmax over axis .* has size 1")
 
 NAMES = ("categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
          "binary_focal_crossentropy", "categorical_focal_crossentropy")
-_FLOAT_LABELS = frozenset(NAMES) - {"sparse_categorical_crossentropy"}
+
+
+def softmax_then_categorical_crossentropy(y_true, logits, axis=-1):
+    """The loss of a Keras softmax, as users chain them (Keras recovers the softmax's logits)."""
+    return keras.losses.categorical_crossentropy(y_true, keras.activations.softmax(logits, axis=axis), axis=axis)
+
+
+def sigmoid_then_binary_crossentropy(y_true, logits, axis=-1):
+    """The loss of a Keras sigmoid, as users chain them (Keras recovers the sigmoid's logits)."""
+    return keras.losses.binary_crossentropy(y_true, keras.activations.sigmoid(logits), axis=axis)
+
+
+PIPELINES = {f.__name__: f for f in (softmax_then_categorical_crossentropy, sigmoid_then_binary_crossentropy)}
 
 
 @functools.cache
 def _loss(name: str) -> Callable:
-    """keras.losses.<name>, as a function of tensors by keyword."""
-    return getattr(keras.losses, name)
+    """keras.losses.<name> (or a pipeline), as a function of tensors by keyword."""
+    return PIPELINES.get(name) or getattr(keras.losses, name)
 
 
 def value(name: str, **kwargs: object):
@@ -38,5 +51,6 @@ def value(name: str, **kwargs: object):
 
 
 def vjp(name: str, cotangent: object, **kwargs: object):
-    wrt = ("y_pred", "y_true") if name in _FLOAT_LABELS else ("y_pred",)
+    prediction = "logits" if name in PIPELINES else "y_pred"
+    wrt = (prediction, "y_true") if name != "sparse_categorical_crossentropy" else (prediction,)
     return _vjp(_loss(name), cotangent, wrt, **kwargs)

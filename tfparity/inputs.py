@@ -251,15 +251,18 @@ def _prediction(case: Case, probabilities: dict[str, Callable] | None) -> np.nda
     return probabilities[case.regime](case.rng(), case.shape, case.class_axis).astype(np_dtype(case.dtype))
 
 
-def keras_class_inputs(case: Case, probabilities: dict[str, Callable] | None) -> dict[str, np.ndarray]:
+def keras_class_inputs(case: Case, probabilities: dict[str, Callable] | None,
+                       prediction: str = "y_pred") -> dict[str, np.ndarray]:
+    """Class labels and y_pred (named `prediction`: a pipeline takes logits)."""
     y_pred = _prediction(case, probabilities)
     labels = CLASS_LABELS[case.labels](case.rng(1), case.shape, case.class_axis)
-    return {"y_true": labels.astype(y_pred.dtype), "y_pred": y_pred}
+    return {"y_true": labels.astype(y_pred.dtype), prediction: y_pred}
 
 
-def keras_binary_inputs(case: Case, probabilities: dict[str, Callable] | None) -> dict[str, np.ndarray]:
+def keras_binary_inputs(case: Case, probabilities: dict[str, Callable] | None,
+                        prediction: str = "y_pred") -> dict[str, np.ndarray]:
     y_pred = _prediction(case, probabilities)
-    return {"y_true": BINARY_LABELS[case.labels](case.rng(1), case.shape).astype(y_pred.dtype), "y_pred": y_pred}
+    return {"y_true": BINARY_LABELS[case.labels](case.rng(1), case.shape).astype(y_pred.dtype), prediction: y_pred}
 
 
 def keras_sparse_inputs(case: Case, probabilities: dict[str, Callable] | None,

@@ -23,6 +23,8 @@ from mpmath import mp, mpf
 from tfparity.wide import WIDE
 
 EPSILON = 1e-7  # keras.backend.epsilon()
+# a Keras activation chained into a loss, as users write them: y_pred is then the activation's logits
+PIPELINES = ("softmax_then_categorical_crossentropy", "sigmoid_then_binary_crossentropy")
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ class Keras:
         g = np.expand_dims(g, axis)
         if check == "vjp_y_true":
             return -g * factor * log_c * (1 - smoothing)
-        d_c = g * alpha * (gamma * (1 - c) ** (gamma - 1) * y * log_c - (1 - c) ** gamma * y / c) if focal else -g * y / c
+        slope = gamma * (1 - c) ** (gamma - 1) if gamma else 0  # d (1 - c)^gamma / d (1 - c)
+        d_c = g * alpha * (slope * y * log_c - (1 - c) ** gamma * y / c)
         d_p = self.normalised_vjp(np.where(passes, d_c, 0), q, total, axis)
         return p * (d_p - (d_p * p).sum(axis=axis, keepdims=True)) if from_logits else d_p
 
@@ -115,20 +118,26 @@ class Keras:
         value = self.categorical(check, y, x, np.where(ignored, 0, g) if g is not None else g, -1, from_logits, 0)
         return np.where(ignored, 0, value) if check == "value" else value
 
-    def binary_terms(self, y, x, from_logits):
-        """Per element: the cross entropy, and its derivatives in y_pred and in the label."""
+    def binary_terms(self, y, x, from_logits, through_sigmoid=False):
+        """Per element: the cross entropy, and its derivatives in y_pred and in the label; from
+        logits with no clip, or (`through_sigmoid`) of the sigmoid's clipped probabilities."""
         if from_logits:
             loss = _zero_where_weightless(y, self.softplus(-x)) + _zero_where_weightless(1 - y, self.softplus(x))
             return loss, self.sigmoid(x) - y, -x
-        c = np.where(x < self.lo, self.lo, np.where(x > self.hi, self.hi, x))
-        passes = (x >= self.lo) & (x <= self.hi)
+        p = self.sigmoid(x) if through_sigmoid else x
+        passes = (p >= self.lo) & (p <= self.hi)
+        c = np.where(p < self.lo, self.lo, np.where(p > self.hi, self.hi, p))
         log_c, log_1c = self.a.log(c), self.a.log1p(-c)
+        if through_sigmoid:  # unclipped, the logs are log-sigmoids of x
+            log_c, log_1c = np.where(passes, -self.softplus(-x), log_c), np.where(passes, -self.softplus(x), log_1c)
         loss = -(_zero_where_weightless(y, log_c) + _zero_where_weightless(1 - y, log_1c))
+        if through_sigmoid:
+            return loss, np.where(passes, p - y, 0), log_1c - log_c
         return loss, np.where(passes, (1 - y) / (1 - c) - y / c, 0), log_1c - log_c
 
-    def binary(self, check, y, x, g, axis, from_logits, smoothing, focal=None):
+    def binary(self, check, y, x, g, axis, from_logits, smoothing, focal=None, through_sigmoid=False):
         """Binary (focal when `focal` is (balanced, alpha, gamma)) cross entropy, averaged on `axis`."""
-        loss, d_loss, d_loss_y = self.binary_terms(y, x, from_logits)
+        loss, d_loss, d_loss_y = self.binary_terms(y, x, from_logits, through_sigmoid)
         if focal is None:
             value, d_pred, d_true = loss, d_loss, d_loss_y
         else:
@@ -145,7 +154,7 @@ class Keras:
         if check == "value":
             return value.sum(axis=axis) / n
         g = np.expand_dims(g, axis) / n
-        return g * d_pred if check == "vjp_y_pred" else g * d_true * (1 - smoothing)
+        return g * d_true * (1 - smoothing) if check == "vjp_y_true" else g * d_pred
 
 
 def _smoothed(y, smoothing: float, classes: int | None):
@@ -158,7 +167,7 @@ def _finite(*arrays: np.ndarray) -> bool:
 
 def _compute(loss: str, options: Mapping[str, object], a: Arithmetic, check: str, inputs, axis, g):
     """`check` of one Keras loss on whole arrays in arithmetic `a`."""
-    x = np.asarray(inputs["y_pred"])
+    x = np.asarray(inputs["logits" if loss in PIPELINES else "y_pred"])
     k = Keras(a, x.dtype)
     xs, gs = a.number(x), None if g is None else a.number(np.asarray(g))
     smoothing = float(options.get("label_smoothing", 0.0))
@@ -169,6 +178,10 @@ def _compute(loss: str, options: Mapping[str, object], a: Arithmetic, check: str
         label = label[..., 0] if label.ndim == x.ndim else label
         ignored = label == options.get("ignore_class", object())
         return k.sparse(check, np.where(ignored, 0, label).astype(np.int64), xs, gs, from_logits, ignored)
+    if loss == "sigmoid_then_binary_crossentropy":
+        return k.binary(check, a.number(np.asarray(inputs["y_true"])), xs, gs, axis, False, 0.0, through_sigmoid=True)
+    if loss == "softmax_then_categorical_crossentropy":
+        return k.categorical(check, a.number(np.asarray(inputs["y_true"])), xs, gs, axis, True, 0.0, (1, 0))
     binary = loss.startswith("binary")
     y = _smoothed(a.number(np.asarray(inputs["y_true"])), smoothing, None if binary else x.shape[axis])
     if binary:
@@ -184,16 +197,16 @@ def keras_wide(loss: str, options: Mapping[str, object], check, inputs, axis, g)
     nan for a case with a non-finite input."""
     with np.errstate(all="ignore"):
         value = _compute(loss, options, LONG_DOUBLE, check, inputs, axis, g)
-    finite = _finite(inputs["y_pred"], g, *(() if loss.startswith("sparse") else (inputs["y_true"],)))
+    finite = _finite(inputs["logits" if loss in PIPELINES else "y_pred"], g, *(() if loss.startswith("sparse") else (inputs["y_true"],)))
     return np.asarray(value, WIDE) if finite else np.full(np.shape(value), np.nan, WIDE)
 
 
 def keras_exact(loss: str, options: Mapping[str, object], check, inputs, axis, g, index) -> mpf | None:
     """The engine's `exact` for a Keras loss: element `index` in mpmath at the working precision."""
-    if not _finite(inputs["y_pred"], g, *(() if loss.startswith("sparse") else (inputs["y_true"],))):
+    if not _finite(inputs["logits" if loss in PIPELINES else "y_pred"], g, *(() if loss.startswith("sparse") else (inputs["y_true"],))):
         return None
     try:
-        return _compute(loss, options, MPMATH, check, inputs, axis, g)[index]
+        return np.asarray(_compute(loss, options, MPMATH, check, inputs, axis, g), dtype=object)[index]
     except ZeroDivisionError:  # a term at a clip bound of 1 (the halves' 1 - epsilon): infinite
         return None
 

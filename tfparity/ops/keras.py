@@ -20,12 +20,14 @@ import impl.keras
 import oracle.keras
 from tfparity import inputs as gen
 from tfparity.dtypes import f64
-from tfparity.keras_reference import bounds, references
+from tfparity.keras_reference import PIPELINES, bounds, references
 from tfparity.ops import scales as nn_scales
 from tfparity.ops.class_losses import SOFTMAX_CE
 from tfparity.ops.common import ALL, measured
 from tfparity.records import ErrorInput, Evidence, Inputs, KnownDivergence, OpRecord
 
+# the input a pipeline (an activation chained into a loss) takes its logits in
+PREDICTION = {name: "logits" for name in PIPELINES}
 LOGIT_REGIMES = ("ordinary", "saturating", "large", "tiny")  # finite logits: tf.nn's records hold the rest
 
 
@@ -103,7 +105,9 @@ def _sparse_probability_scales(inputs: Inputs, axis: int, g: np.ndarray | None) 
 
 def _binary_probability_scales(smoothing: float, focal: bool = False) -> Callable:
     """Binary losses from probabilities: y log c + (1 - y) log(1 - c), each log eps absolute,
-    averaged along `axis`; the VJP (1 - y) / (1 - c) - y / c, each eps relative."""
+    averaged along `axis`; the VJP (1 - y) / (1 - c) - y / c, each eps relative. Keras forms
+    1 - y in the dtype from a label it has smoothed (rounded) there: that difference is eps
+    absolute in 1 + |y|, not in |1 - y| (it cancels for y near 1)."""
     def sizes(inputs: Inputs, axis: int, g: np.ndarray | None) -> dict[str, np.ndarray]:
         p = f64(inputs, "y_pred")
         c = _clipped(p, inputs["y_pred"].dtype)
@@ -111,13 +115,13 @@ def _binary_probability_scales(smoothing: float, focal: bool = False) -> Callabl
         with np.errstate(divide="ignore"):
             log_c, log_1c = np.abs(np.log(c)), np.abs(np.log1p(-c))
         factor = 4.0 if focal else 1.0
-        terms = factor * (np.abs(y) * (log_c + 2.0) + np.abs(1.0 - y) * (log_1c + 2.0))
+        terms = factor * (np.abs(y) * (log_c + 2.0) + (1.0 + np.abs(y)) * (log_1c + 2.0))
         n = p.shape[axis]
         out = {"value": (1.0 + _log2(n)) * terms.sum(axis=axis) / n}
         if g is not None:
             g = np.abs(np.expand_dims(g.astype(np.float64), axis)) / n
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio = np.abs(1.0 - y) / (1.0 - c) + np.abs(y) / c
+                ratio = (1.0 + np.abs(y)) / (1.0 - c) + np.abs(y) / c
             out["vjp_y_pred"] = 3.0 * factor * g * (ratio + (log_c + log_1c if focal else 0.0))
             out["vjp_y_true"] = factor * g * (log_c + log_1c + 2.0)
         return out
@@ -132,6 +136,28 @@ def _focal_logit_scales(inputs: Inputs, axis: int, g: np.ndarray | None) -> dict
     return {name: 4.0 * size + (4.0 * np.abs(np.expand_dims(g, axis)) / x.shape[axis] * bce
                                 if g is not None and name != "value" else 0.0)
             for name, size in base.items()}
+
+
+def _of_logits(sizes: Callable) -> Callable:
+    """A scale written for y_pred, for a pipeline whose logits input feeds it."""
+    def renamed(inputs: Inputs, axis: int, g: np.ndarray | None) -> dict[str, np.ndarray]:
+        out = sizes({"y_pred": inputs["logits"], "y_true": inputs["y_true"]}, axis, g)
+        return {name.replace("y_pred", "logits"): size for name, size in out.items()}
+    return renamed
+
+
+def _sigmoid_probability_scales(inputs: Inputs, axis: int, g: np.ndarray | None) -> dict[str, np.ndarray]:
+    """binary_crossentropy of sigmoid(x): the probability form's terms at p = sigmoid(x); its
+    logits VJP (s - y) / n, each term eps relative."""
+    x = f64(inputs, "logits")
+    p = 1.0 / (1.0 + np.exp(-x))
+    out = _binary_probability_scales(0.0)({"y_pred": p.astype(inputs["logits"].dtype), "y_true": inputs["y_true"]},
+                                          axis, g)
+    out.pop("vjp_y_pred", None)
+    if g is not None:
+        n = x.shape[axis]
+        out["vjp_logits"] = 3.0 * np.abs(np.expand_dims(g.astype(np.float64), axis)) / n * (p + np.abs(f64(inputs, "y_true")))
+    return out
 
 
 # --- divergences ------------------------------------------------------------------------------
@@ -200,6 +226,45 @@ def tf_divergence(record: OpRecord, name: str) -> KnownDivergence:
     return next(d for d in record.divergences if d.name == name)
 
 
+def _outside_bounds(p: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    lo, hi = bounds(dtype)
+    return (p < lo) | (p > hi)
+
+
+TF_RECOVERS_LOGITS = KnownDivergence(
+    name="keras_tf_recovers_logits",
+    what="On the TensorFlow backend Keras's softmax and sigmoid attach their logits to their output "
+         "(_keras_logits; in a graph the loss also reads a Softmax or Sigmoid op's input), and the "
+         "loss takes them: TF answers with the fused cross entropy of the logits, where the "
+         "probabilities' clip to [epsilon, 1 - epsilon] never applies. The same chain on Keras's JAX "
+         "backend, or on model.predict()'s NumPy output, clips; impl computes the chain as written. "
+         "They differ where a probability lies outside the clip bounds: float32 logits [0, 30] with "
+         "label [1, 0] cost 30 from the logits and -log(1e-7) = 16.1 clipped.",
+    dtypes=ALL,
+    checks=frozenset({"value", "vjp_logits", "vjp_y_true"}),
+    where=lambda case, inputs: rows(_outside_bounds(
+        gen.softmax64(f64(inputs, "logits"), case.class_axis) if case.op.startswith("softmax")
+        else 1.0 / (1.0 + np.exp(-f64(inputs, "logits"))), inputs["logits"].dtype), case.class_axis),
+    evidence=(Evidence("value", {"y_true": np.array([[1.0, 0.0]], np.float32), "logits": np.array([[0.0, 30.0]], np.float32)},
+                       np.array([30.0], np.float32), np.array([-np.log(float(np.float32(1e-7)))])),),
+)
+
+
+NEGATIVE_AXIS = tf_divergence(SOFTMAX_CE, "softmax_ce_negative_axis_raises")  # Keras passes the axis to the op
+
+RANK_0_INDEX_ERROR = KnownDivergence(
+    name="keras_rank_0_index_error",
+    what="categorical_crossentropy reads y_pred.shape[-1] (to warn of a single class) before it "
+         "checks the rank: rank-0 inputs raise Python's IndexError ('tuple index out of range'), "
+         "not the ValueError its own rank check would give. impl raises InvalidArgumentError.",
+    dtypes=ALL,
+    checks=frozenset({"value"}),
+    where=lambda case, inputs: np.ndim(inputs["y_pred"]) == 0,
+    evidence=(Evidence("value", {"y_true": np.float32(1.0), "y_pred": np.float32(0.5)}, "IndexError",
+                       "InvalidArgumentError"),),
+)
+
+
 # --- the records ------------------------------------------------------------------------------
 
 def keras_record(loss: str, variant: str, options: Mapping[str, object], build: Callable, label_kinds, regimes,
@@ -213,7 +278,7 @@ def keras_record(loss: str, variant: str, options: Mapping[str, object], build: 
         exact=exact_fn,
         wide=wide_fn,
         build=build,
-        grads=("y_pred",) if loss.startswith("sparse") else ("y_pred", "y_true"),
+        grads=(PREDICTION.get(loss, "y_pred"),) + (() if loss.startswith("sparse") else ("y_true",)),
         value_tolerance=value_tolerance,
         vjp_tolerance=vjp_tolerance,
         scales=scales,
@@ -255,13 +320,13 @@ CCE_PROBABILITIES = keras_record(
     "categorical_crossentropy", "probabilities", {"label_smoothing": 0.1},
     partial(gen.keras_class_inputs, probabilities=gen.CLASS_PROBABILITIES), CLASS_KINDS, gen.CLASS_PROBABILITIES,
     _class_probability_scales(0.1), _tolerance(2), _tolerance(2),
-    divergences=(SMOOTHING_LAST_AXIS,), errors=_errors(_class_true))
+    divergences=(SMOOTHING_LAST_AXIS, RANK_0_INDEX_ERROR), errors=_errors(_class_true))
 
 CCE_LOGITS = keras_record(
     "categorical_crossentropy", "logits", {"from_logits": True, "label_smoothing": 0.2},
     partial(gen.keras_class_inputs, probabilities=None), CLASS_KINDS, LOGIT_REGIMES,
     _from_logits_scales(nn_scales.softmax_ce_scales, 0.2), _tolerance(2), _tolerance(2),
-    divergences=(SMOOTHING_LAST_AXIS, tf_divergence(SOFTMAX_CE, "softmax_ce_negative_axis_raises")))
+    divergences=(SMOOTHING_LAST_AXIS, NEGATIVE_AXIS))
 
 SPARSE_PROBABILITIES = keras_record(
     "sparse_categorical_crossentropy", "probabilities_ignore_class", {"ignore_class": gen.IGNORED_CLASS},
@@ -307,6 +372,17 @@ CFCE_LOGITS = keras_record(
     partial(gen.keras_class_inputs, probabilities=None), CLASS_KINDS, LOGIT_REGIMES,
     _class_probability_scales(0.0, focal=True, from_logits=True), _tolerance(2), _tolerance(2))
 
+SOFTMAX_THEN_CCE = keras_record(
+    "softmax_then_categorical_crossentropy", "", {},
+    partial(gen.keras_class_inputs, probabilities=None, prediction="logits"), CLASS_KINDS, LOGIT_REGIMES,
+    _of_logits(_class_probability_scales(0.0, from_logits=True)), _tolerance(2), _tolerance(2),
+    divergences=(TF_RECOVERS_LOGITS, NEGATIVE_AXIS))
+
+SIGMOID_THEN_BCE = keras_record(
+    "sigmoid_then_binary_crossentropy", "", {},
+    partial(gen.keras_binary_inputs, probabilities=None, prediction="logits"), BINARY_KINDS, LOGIT_REGIMES,
+    _sigmoid_probability_scales, _tolerance(2), _tolerance(2), divergences=(TF_RECOVERS_LOGITS,))
+
 KERAS_RECORDS: tuple[OpRecord, ...] = (CCE_PROBABILITIES, CCE_LOGITS, SPARSE_PROBABILITIES, SPARSE_LOGITS,
                                        BCE_PROBABILITIES, BCE_LOGITS, BFCE_PROBABILITIES, BFCE_LOGITS,
-                                       CFCE_PROBABILITIES, CFCE_LOGITS)
+                                       CFCE_PROBABILITIES, CFCE_LOGITS, SOFTMAX_THEN_CCE, SIGMOID_THEN_BCE)

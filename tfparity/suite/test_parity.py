@@ -14,15 +14,10 @@ from tfparity.dtypes import DTYPES
 from tfparity.opdb import RECORDS
 from tfparity.stacking import members
 from tfparity.strategies import cases
+from tfparity.suite.families import skip_unless_provided
 from tfparity.sweep import sweep
 
 OP_DTYPES = [pytest.param(r, d, id=f"{r.name}-{d}") for r in RECORDS for d in DTYPES]
-
-
-def provided(record, candidate) -> None:
-    """Skip a record whose family the candidate does not claim (its FAMILIES)."""
-    if not record.provided_by(candidate):
-        pytest.skip(f"{candidate.__name__} provides {', '.join(candidate.FAMILIES)}, not {record.family}")
 
 
 def _report(failures: list[CheckResult], limit: int = 3) -> str:
@@ -34,7 +29,7 @@ def _report(failures: list[CheckResult], limit: int = 3) -> str:
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
 def test_sweep(record, dtype, candidate, recorder, shard):
     """Every rank, axis (and default), label kind and value regime, once (those of this shard)."""
-    provided(record, candidate)
+    skip_unless_provided(record, candidate)
     results = []
     held = [case for case in sweep(record, dtype) if shard.holds(case) and profiles.sweeps(case, record.sweep_share)]
     for case in held:
@@ -54,7 +49,7 @@ def test_fuzz(record, dtype, candidate, recorder, shard, data):
     TF call (tfparity.batch); a failure is confirmed singly, reported as its own case with its
     replay, and shrinks to the smallest spec whose batch still fails. A batch is checked by the
     shard holding its drawn case."""
-    provided(record, candidate)
+    skip_unless_provided(record, candidate)
     case = data.draw(cases(record, dtype), label="case")
     if not shard.holds(case):
         return
