@@ -160,15 +160,18 @@ def _call(loss: str, wrt: tuple[str, ...], cotangent: object, kwargs: dict[str, 
     raise _error_class(name)(message)
 
 
-def _value(loss: str, **kwargs: object) -> np.ndarray:
-    return _call(loss, (), None, kwargs)
-
-
-def _vjp(loss: str, wrt: tuple[str, ...], cotangent: object, **kwargs: object) -> dict[str, np.ndarray]:
-    return _call(loss, wrt, cotangent, kwargs)
-
-
+# the inputs each loss is differentiated for: integer labels have no gradient
+WRT = {"sparse_categorical_crossentropy": ("y_pred",), "softmax_then_categorical_crossentropy": ("logits", "y_true"),
+       "sigmoid_then_binary_crossentropy": ("logits", "y_true")}
 BOTH = ("y_pred", "y_true")
+
+
+def _value(loss: str, **kwargs: object) -> np.ndarray:
+    return _call(loss, WRT.get(loss, BOTH), None, kwargs)
+
+
+def _vjp(loss: str, cotangent: object, **kwargs: object) -> dict[str, np.ndarray]:
+    return _call(loss, WRT.get(loss, BOTH), cotangent, kwargs)
 
 
 def categorical_crossentropy(y_true: object, y_pred: object, from_logits: bool = False,
@@ -179,7 +182,7 @@ def categorical_crossentropy(y_true: object, y_pred: object, from_logits: bool =
 
 def categorical_crossentropy_vjp(cotangent: object, y_true: object, y_pred: object, from_logits: bool = False,
                                  label_smoothing: float = 0.0, axis: int = -1) -> dict[str, np.ndarray]:
-    return _vjp("categorical_crossentropy", BOTH, cotangent, y_true=y_true, y_pred=y_pred,
+    return _vjp("categorical_crossentropy", cotangent, y_true=y_true, y_pred=y_pred,
                 from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
 
 
@@ -191,7 +194,7 @@ def sparse_categorical_crossentropy(y_true: object, y_pred: object, from_logits:
 
 def sparse_categorical_crossentropy_vjp(cotangent: object, y_true: object, y_pred: object, from_logits: bool = False,
                                         ignore_class: int | None = None, axis: int = -1) -> dict[str, np.ndarray]:
-    return _vjp("sparse_categorical_crossentropy", ("y_pred",), cotangent, y_true=y_true, y_pred=y_pred,
+    return _vjp("sparse_categorical_crossentropy", cotangent, y_true=y_true, y_pred=y_pred,
                 from_logits=from_logits, ignore_class=ignore_class, axis=axis)
 
 
@@ -203,7 +206,7 @@ def binary_crossentropy(y_true: object, y_pred: object, from_logits: bool = Fals
 
 def binary_crossentropy_vjp(cotangent: object, y_true: object, y_pred: object, from_logits: bool = False,
                             label_smoothing: float = 0.0, axis: int = -1) -> dict[str, np.ndarray]:
-    return _vjp("binary_crossentropy", BOTH, cotangent, y_true=y_true, y_pred=y_pred, from_logits=from_logits,
+    return _vjp("binary_crossentropy", cotangent, y_true=y_true, y_pred=y_pred, from_logits=from_logits,
                 label_smoothing=label_smoothing, axis=axis)
 
 
@@ -219,7 +222,7 @@ def binary_focal_crossentropy_vjp(cotangent: object, y_true: object, y_pred: obj
                                   apply_class_balancing: bool = False, alpha: float = 0.25, gamma: float = 2.0,
                                   from_logits: bool = False, label_smoothing: float = 0.0,
                                   axis: int = -1) -> dict[str, np.ndarray]:
-    return _vjp("binary_focal_crossentropy", BOTH, cotangent, y_true=y_true, y_pred=y_pred,
+    return _vjp("binary_focal_crossentropy", cotangent, y_true=y_true, y_pred=y_pred,
                 apply_class_balancing=apply_class_balancing, alpha=alpha, gamma=gamma, from_logits=from_logits,
                 label_smoothing=label_smoothing, axis=axis)
 
@@ -234,5 +237,25 @@ def categorical_focal_crossentropy(y_true: object, y_pred: object, alpha: float 
 def categorical_focal_crossentropy_vjp(cotangent: object, y_true: object, y_pred: object, alpha: float = 0.25,
                                        gamma: float = 2.0, from_logits: bool = False, label_smoothing: float = 0.0,
                                        axis: int = -1) -> dict[str, np.ndarray]:
-    return _vjp("categorical_focal_crossentropy", BOTH, cotangent, y_true=y_true, y_pred=y_pred, alpha=alpha,
+    return _vjp("categorical_focal_crossentropy", cotangent, y_true=y_true, y_pred=y_pred, alpha=alpha,
                 gamma=gamma, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+
+
+def softmax_then_categorical_crossentropy(y_true: object, logits: object, axis: int = -1) -> np.ndarray:
+    """categorical_crossentropy of keras.activations.softmax(logits), as users chain them."""
+    return _value("softmax_then_categorical_crossentropy", y_true=y_true, logits=logits, axis=axis)
+
+
+def softmax_then_categorical_crossentropy_vjp(cotangent: object, y_true: object, logits: object,
+                                              axis: int = -1) -> dict[str, np.ndarray]:
+    return _vjp("softmax_then_categorical_crossentropy", cotangent, y_true=y_true, logits=logits, axis=axis)
+
+
+def sigmoid_then_binary_crossentropy(y_true: object, logits: object, axis: int = -1) -> np.ndarray:
+    """binary_crossentropy of keras.activations.sigmoid(logits), as users chain them."""
+    return _value("sigmoid_then_binary_crossentropy", y_true=y_true, logits=logits, axis=axis)
+
+
+def sigmoid_then_binary_crossentropy_vjp(cotangent: object, y_true: object, logits: object,
+                                         axis: int = -1) -> dict[str, np.ndarray]:
+    return _vjp("sigmoid_then_binary_crossentropy", cotangent, y_true=y_true, logits=logits, axis=axis)

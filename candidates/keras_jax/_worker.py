@@ -7,8 +7,9 @@ length and the pickle of `(loss, wrt, cotangent, kwargs)`; the worker answers on
 was started with (its own prints and warnings go to stderr) with `("ok", answer, tf_imported)` or
 `("raised", class, is_value_error, is_type_error, message, tf_imported)`.
 
-`wrt` empty asks for the loss; else the VJP for those inputs, by `jax.vjp`. Each is jitted, as
-Keras's JAX trainer compiles its train step, once per option set and input signature.
+`wrt` names the inputs the loss is differentiated for (by `jax.vjp`); a `cotangent` of None asks
+for the loss, else for its VJP. Both come from one jitted function, as Keras's JAX trainer
+compiles its train step, once per loss, option set and input signature.
 """
 
 from __future__ import annotations
@@ -42,35 +43,52 @@ LIVE_SIGNATURES = 1000  # compiled executables hold memory maps (see candidates.
 _compiled: dict[tuple, object] = {}
 
 
-def _function(loss: str, wrt: tuple[str, ...], kwargs: dict) -> object:
-    """keras.losses.<loss> (or its VJP for `wrt`) jitted over the arrays, the rest fixed."""
-    arrays = tuple(sorted(k for k, v in kwargs.items() if isinstance(v, np.ndarray)))
+def softmax_then_categorical_crossentropy(y_true, logits, axis=-1):
+    """The loss of a Keras softmax, as users chain them (as oracle.keras's pipeline)."""
+    return keras.losses.categorical_crossentropy(y_true, keras.activations.softmax(logits, axis=axis), axis=axis)
+
+
+def sigmoid_then_binary_crossentropy(y_true, logits, axis=-1):
+    """The loss of a Keras sigmoid, as users chain them."""
+    return keras.losses.binary_crossentropy(y_true, keras.activations.sigmoid(logits), axis=axis)
+
+
+PIPELINES = {f.__name__: f for f in (softmax_then_categorical_crossentropy, sigmoid_then_binary_crossentropy)}
+
+
+def _compile(loss: str, wrt: tuple[str, ...], fixed: dict) -> tuple[object, object]:
+    """The loss of the arrays, and the loss with its VJP for `wrt` in one jitted function of
+    (cotangent, arrays), as Keras's JAX trainer computes them together (jax.value_and_grad);
+    the rest of the keywords fixed."""
+    fn = PIPELINES.get(loss) or getattr(keras.losses, loss)
+
+    def forward(values):
+        return fn(**values, **fixed)
+
+    def both(cotangent, values):
+        others = {k: v for k, v in values.items() if k not in wrt}
+        out, pull = jax.vjp(lambda *args: fn(**dict(zip(wrt, args, strict=True)), **others, **fixed),
+                            *(values[k] for k in wrt))
+        return out, dict(zip(wrt, pull(cotangent.astype(out.dtype)), strict=True))
+    return forward, jax.jit(both)
+
+
+def answer(loss: str, wrt: tuple[str, ...], cotangent: np.ndarray | None, kwargs: dict) -> object:
+    """The loss (`cotangent` None), or its VJP as {input: gradient}, as NumPy arrays: one compiled
+    function per loss, option set and input signature gives both."""
+    arrays = tuple(sorted(k for k, v in kwargs.items() if k in wrt or isinstance(v, np.ndarray | np.generic)))
     fixed = {k: v for k, v in kwargs.items() if k not in arrays}
-    key = (loss, wrt, arrays, repr(sorted(fixed.items())),
-           tuple((kwargs[k].shape, kwargs[k].dtype.str) for k in arrays))
+    values = {k: np.asarray(kwargs[k]) for k in arrays}
+    key = (loss, wrt, repr(sorted(fixed.items())), tuple((k, values[k].shape, values[k].dtype.str) for k in arrays))
     if key not in _compiled:
         if len(_compiled) >= LIVE_SIGNATURES:
             jax.clear_caches()
             _compiled.clear()
-        fn = getattr(keras.losses, loss)
-        if not wrt:
-            _compiled[key] = jax.jit(lambda values: fn(**values, **fixed))
-        else:
-            def pullback(cotangent, values):
-                others = {k: v for k, v in values.items() if k not in wrt}
-                out, pull = jax.vjp(lambda *args: fn(**dict(zip(wrt, args, strict=True)), **others, **fixed),
-                                    *(values[k] for k in wrt))
-                return dict(zip(wrt, pull(cotangent.astype(out.dtype)), strict=True))
-            _compiled[key] = jax.jit(pullback)
-    return _compiled[key], {k: kwargs[k] for k in arrays}
-
-
-def answer(loss: str, wrt: tuple[str, ...], cotangent: np.ndarray | None, kwargs: dict) -> object:
-    """The loss, or its VJP as {input: gradient}, as NumPy arrays."""
-    fn, values = _function(loss, wrt, kwargs)
-    if not wrt:
-        return np.asarray(fn(values))
-    return {name: np.asarray(grad) for name, grad in fn(np.asarray(cotangent), values).items()}
+        _compiled[key] = _compile(loss, wrt, fixed)
+    forward, fn = _compiled[key]
+    if cotangent is None:  # the output's shape, traced without compiling, for a cotangent of ones
+        return np.asarray(fn(np.ones(jax.eval_shape(forward, values).shape, np.float32), values)[0])
+    return {name: np.asarray(grad) for name, grad in fn(np.asarray(cotangent), values)[1].items()}
 
 
 def _read(stream) -> object | None:
