@@ -120,7 +120,10 @@ def _run(args: argparse.Namespace) -> int:
     command += [f"--dtypes={','.join(args.dtypes)}"] if args.dtypes else []
     command += [f"--shard={shard}"] if shard.count > 1 else []
     if args.progress > 0:
-        expected = progress.expected_cases(args.profile, args.ops, args.dtypes, shard)
+        from candidates import module_name  # imported by the check above: its families
+
+        families = getattr(sys.modules.get(module_name(args.candidate)), "FAMILIES", None)
+        expected = progress.expected_cases(args.profile, args.ops, args.dtypes, shard, families)
         command += [f"--progress={args.progress:g}", f"--expected-cases={expected}"]
     print("tfparity:", " ".join(command[1:]), flush=True)
     path = os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))

@@ -88,14 +88,16 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def expected_cases(profile: str, ops: list[str] | None, dtypes: list[str] | None, shard: Shard) -> int:
+def expected_cases(profile: str, ops: list[str] | None, dtypes: list[str] | None, shard: Shard,
+                   families: tuple[str, ...] | None = None) -> int:
     """About how many cases a `tfparity run` with these arguments checks (imports the records, and
     so TensorFlow): the sweep exactly, the fuzz (`FUZZ_EXAMPLES` batches of `stacking.SIZE` cases
     per op and dtype), the error inputs, and the misuses at the profile's examples per test; a
-    shard holds its share of the drawn ones."""
+    shard holds its share of the drawn ones. Only the records of the candidate's `families`
+    (None: every one)."""
     from hypothesis import settings
 
-    from tfparity import profiles, stacking
+    from tfparity import profiles
     from tfparity.dtypes import DTYPES
     from tfparity.misusedb import MISUSE_DTYPES, MISUSES
     from tfparity.opdb import RECORDS
@@ -104,14 +106,14 @@ def expected_cases(profile: str, ops: list[str] | None, dtypes: list[str] | None
     def wanted(name: str, dtype: str) -> bool:
         return (not ops or name in ops) and (not dtypes or dtype in dtypes)
 
-    part = profiles.SWEEP_PART.get(profile)
+    records = [record for record in RECORDS if families is None or record.family in families]
     drawn_share = 1 / shard.count
-    swept = sum(shard.holds(case) and (part is None or part.holds(case))
-                for record in RECORDS for dtype in DTYPES if wanted(record.name, dtype)
+    swept = sum(shard.holds(case) and profiles.sweeps(case, record.share, profile)
+                for record in records for dtype in DTYPES if wanted(record.name, dtype)
                 for case in sweep(record, dtype))
-    fuzzed = sum(profiles.FUZZ_EXAMPLES[profile] * stacking.SIZE * drawn_share
-                 for record in RECORDS for dtype in DTYPES if wanted(record.name, dtype))
-    errors = sum(shard.holds(case) for record in RECORDS for _, case in record.error_cases()
+    fuzzed = sum(profiles.FUZZ_EXAMPLES[profile] * profiles.batch_size(record.share, profile) * drawn_share
+                 for record in records for dtype in DTYPES if wanted(record.name, dtype))
+    errors = sum(shard.holds(case) for record in records for _, case in record.error_cases()
                  if wanted(record.name, case.dtype))
     examples = settings.get_profile(profile).max_examples
     misused = sum(2 * examples * drawn_share for misuse in MISUSES for dtype in MISUSE_DTYPES

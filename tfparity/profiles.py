@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, settings
 
 from tfparity.inputs import Case
 from tfparity.shards import Shard
+from tfparity.stacking import SIZE
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
 settings.register_profile("ci", derandomize=True, database=None, max_examples=60, print_blob=True, **_COMMON)
@@ -43,11 +44,18 @@ def fuzz_examples() -> int:
     return FUZZ_EXAMPLES.get(_active[0], settings.default.max_examples)
 
 
-def sweeps(case: Case, share: int = 1) -> bool:
-    """Whether the loaded profile's sweep checks `case`, of a record that sweeps one case in
-    `share` outside the thorough profile."""
-    part = SWEEP_PART.get(_active[0])
-    own = Shard(1, share) if share > 1 and _active[0] in DERANDOMIZED else None
+def batch_size(share: int = 1, profile: str | None = None) -> int:
+    """The cases per fuzz batch under `profile` (default: the loaded one) of a record that checks
+    one in `share` outside the thorough profile."""
+    return SIZE // share if (profile or _active[0]) in DERANDOMIZED else SIZE
+
+
+def sweeps(case: Case, share: int = 1, profile: str | None = None) -> bool:
+    """Whether the sweep of `profile` (default: the loaded one) checks `case`, of a record that
+    sweeps one case in `share` outside the thorough profile."""
+    profile = profile or _active[0]
+    part = SWEEP_PART.get(profile)
+    own = Shard(1, share) if share > 1 and profile in DERANDOMIZED else None
     return all(p is None or p.holds(case) for p in (part, own))
 
 

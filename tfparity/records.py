@@ -154,9 +154,9 @@ class OpRecord:
     options: Mapping[str, object] = field(default_factory=dict)
     variant: str = ""
     family: str = "tf.nn"  # a candidate provides the families it names in FAMILIES (default: all)
-    # the derandomized profiles sweep one case in this many (a hash's choice, as shards choose);
-    # thorough sweeps all
-    sweep_share: int = 1
+    # the derandomized profiles check one in this many of the record's sweep cases (a hash's
+    # choice, as shards choose) and of each fuzz batch's cases; thorough checks all
+    share: int = 1
     # a candidate's record (tfparity.check.for_candidate): per divergence declaring `scales`, its scales
     own_scales: Callable[[Inputs, int | None, np.ndarray | None], dict[str, dict[str, np.ndarray]]] = lambda *_: {}
 

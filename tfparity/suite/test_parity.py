@@ -31,7 +31,7 @@ def test_sweep(record, dtype, candidate, recorder, shard):
     """Every rank, axis (and default), label kind and value regime, once (those of this shard)."""
     skip_unless_provided(record, candidate)
     results = []
-    held = [case for case in sweep(record, dtype) if shard.holds(case) and profiles.sweeps(case, record.sweep_share)]
+    held = [case for case in sweep(record, dtype) if shard.holds(case) and profiles.sweeps(case, record.share)]
     for case in held:
         checks = run_case(record, case, candidate)
         recorder.add(checks, source="sweep")
@@ -53,7 +53,7 @@ def test_fuzz(record, dtype, candidate, recorder, shard, data):
     case = data.draw(cases(record, dtype), label="case")
     if not shard.holds(case):
         return
-    batch = run_batch(record, members(case), candidate)
+    batch = run_batch(record, members(case, profiles.batch_size(record.share)), candidate)
     results = [result for checks in batch for result in checks]
     recorder.add(results, source="fuzz")
     failures = [r for r in results if not r.passed]
