@@ -204,6 +204,40 @@ HALF_CLIP_REACHES_ONE = KnownDivergence(
                        np.array(np.nan, ml_dtypes.bfloat16), np.array(0.0)),),
 )
 
+def _half_reciprocal_overflows(case, inputs) -> np.ndarray:
+    """Rows holding a probability Keras keeps (inside the clip) whose reciprocal, or its
+    complement's, passes float16's max: the log's gradient 1 / p overflows there."""
+    name = "logits" if "logits" in inputs else "y_pred"
+    x = f64(inputs, name)
+    axis = case.class_axis
+    binary = case.op.startswith(("binary", "sigmoid"))
+    if name == "logits":
+        p = 1.0 / (1.0 + np.exp(-x)) if binary else gen.softmax64(x, axis)
+    else:
+        p = x if binary or case.op.startswith("sparse") else _normalised(case, inputs)
+    lo, hi = bounds(inputs[name].dtype)
+    kept = (p >= lo) & (p <= hi)
+    small = 1.0 / float(ml_dtypes.finfo(np.float16).max)
+    return rows(kept & ((p < small) | (binary & (1.0 - p < small))), -1 if case.op.startswith("sparse") else axis)
+
+
+HALF_RECIPROCAL_OVERFLOWS = KnownDivergence(
+    name="keras_half_log_gradient_overflows",
+    what="In float16 the gradient of Keras's log(p) is 1 / p, and 1 / p passes float16's largest "
+         "value (65504) for a probability below 1.5e-5 that the clip keeps (it keeps down to "
+         "epsilon, 1.2e-7 in float16): the reciprocal is inf, times a label of 0 nan, and the nan "
+         "spreads through the normalisation's sum to the whole row. The exact gradient is finite: "
+         "labels [0, 1], probabilities [1e-5, 1] give [1, -1e-5] where TF gives [nan, nan]. "
+         "binary_crossentropy's 1 / (1 - p) overflows likewise for p within 1.5e-5 of 1.",
+    dtypes=frozenset({"float16"}),
+    checks=frozenset({"vjp_y_pred", "vjp_logits"}),
+    where=_half_reciprocal_overflows,
+    evidence=(Evidence("vjp_y_pred", {"y_true": np.array([[0.0, 1.0]], np.float16),
+                                      "y_pred": np.array([[1e-5, 1.0]], np.float16)},
+                       np.array([[np.nan, np.nan]], np.float16),
+                       np.array([[1.0, -float(np.float16(1e-5))]]) / (1.0 + float(np.float16(1e-5)))),),
+)
+
 SPARSE_CLIPS_FIRST = KnownDivergence(
     name="keras_sparse_clips_before_normalising",
     what="sparse_categorical_crossentropy from probabilities feeds log(clip(p)) to the fused sparse "
@@ -320,7 +354,7 @@ CCE_PROBABILITIES = keras_record(
     "categorical_crossentropy", "probabilities", {"label_smoothing": 0.1},
     partial(gen.keras_class_inputs, probabilities=gen.CLASS_PROBABILITIES), CLASS_KINDS, gen.CLASS_PROBABILITIES,
     _class_probability_scales(0.1), _tolerance(2), _tolerance(2),
-    divergences=(SMOOTHING_LAST_AXIS, RANK_0_INDEX_ERROR), errors=_errors(_class_true))
+    divergences=(HALF_RECIPROCAL_OVERFLOWS, SMOOTHING_LAST_AXIS, RANK_0_INDEX_ERROR), errors=_errors(_class_true))
 
 CCE_LOGITS = keras_record(
     "categorical_crossentropy", "logits", {"from_logits": True, "label_smoothing": 0.2},
@@ -332,7 +366,7 @@ SPARSE_PROBABILITIES = keras_record(
     "sparse_categorical_crossentropy", "probabilities_ignore_class", {"ignore_class": gen.IGNORED_CLASS},
     partial(gen.keras_sparse_inputs, probabilities=gen.CLASS_PROBABILITIES, ignored=True), tuple(gen.SPARSE_LABELS),
     gen.CLASS_PROBABILITIES, _sparse_probability_scales, _tolerance(2), _tolerance(2),
-    divergences=(SPARSE_CLIPS_FIRST,), has_axis=False)
+    divergences=(HALF_RECIPROCAL_OVERFLOWS, SPARSE_CLIPS_FIRST), has_axis=False)
 
 SPARSE_LOGITS = keras_record(
     "sparse_categorical_crossentropy", "logits", {"from_logits": True},
@@ -344,7 +378,8 @@ BINARY_KINDS = tuple(gen.BINARY_LABELS)
 BCE_PROBABILITIES = keras_record(
     "binary_crossentropy", "probabilities", {"label_smoothing": 0.1},
     partial(gen.keras_binary_inputs, probabilities=gen.BINARY_PROBABILITIES), BINARY_KINDS, gen.BINARY_PROBABILITIES,
-    _binary_probability_scales(0.1), _tolerance(2), _tolerance(2), divergences=(HALF_CLIP_REACHES_ONE,),
+    _binary_probability_scales(0.1), _tolerance(2), _tolerance(2),
+    divergences=(HALF_RECIPROCAL_OVERFLOWS, HALF_CLIP_REACHES_ONE),
     errors=_errors(_class_true))
 
 BCE_LOGITS = keras_record(
@@ -355,7 +390,8 @@ BCE_LOGITS = keras_record(
 BFCE_PROBABILITIES = keras_record(
     "binary_focal_crossentropy", "probabilities_balanced", {"apply_class_balancing": True},
     partial(gen.keras_binary_inputs, probabilities=gen.BINARY_PROBABILITIES), BINARY_KINDS, gen.BINARY_PROBABILITIES,
-    _binary_probability_scales(0.0, focal=True), _tolerance(2), _tolerance(2), divergences=(HALF_CLIP_REACHES_ONE,))
+    _binary_probability_scales(0.0, focal=True), _tolerance(2), _tolerance(2),
+    divergences=(HALF_RECIPROCAL_OVERFLOWS, HALF_CLIP_REACHES_ONE))
 
 BFCE_LOGITS = keras_record(
     "binary_focal_crossentropy", "logits", {"from_logits": True},
@@ -365,12 +401,14 @@ BFCE_LOGITS = keras_record(
 CFCE_PROBABILITIES = keras_record(
     "categorical_focal_crossentropy", "probabilities", {},
     partial(gen.keras_class_inputs, probabilities=gen.CLASS_PROBABILITIES), CLASS_KINDS, gen.CLASS_PROBABILITIES,
-    _class_probability_scales(0.0, focal=True), _tolerance(2), _tolerance(2))
+    _class_probability_scales(0.0, focal=True), _tolerance(2), _tolerance(2),
+    divergences=(HALF_RECIPROCAL_OVERFLOWS,))
 
 CFCE_LOGITS = keras_record(
     "categorical_focal_crossentropy", "logits", {"from_logits": True},
     partial(gen.keras_class_inputs, probabilities=None), CLASS_KINDS, LOGIT_REGIMES,
-    _class_probability_scales(0.0, focal=True, from_logits=True), _tolerance(2), _tolerance(2))
+    _class_probability_scales(0.0, focal=True, from_logits=True), _tolerance(2), _tolerance(2),
+    divergences=(HALF_RECIPROCAL_OVERFLOWS,))
 
 SOFTMAX_THEN_CCE = keras_record(
     "softmax_then_categorical_crossentropy", "", {},
