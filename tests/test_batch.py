@@ -51,8 +51,8 @@ def test_batched_verdicts_are_single_verdicts(record, dtype, candidate):
     edge and every label kind: each case's verdicts, batched, equal its verdicts run alone, for
     the first cases of each batch and the ones nearest their budget's edge."""
     batches = sample(record, dtype, SIZE) + [
-        members(Case(record.name, dtype, (2, 1, 2, 1, 3), None, record.label_kinds[0], "ordinary", 11)),
-        *(members(Case(record.name, dtype, (3, 4), 0 if record.has_axis else None, kind, "ordinary", 12,
+        members(Case(record.name, dtype, (2, 1, 2, 1, 3), None, record.label_kinds[0], record.regimes[0], 11)),
+        *(members(Case(record.name, dtype, (3, 4), 0 if record.has_axis else None, kind, record.regimes[0], 12,
                        broadcast=record.broadcast_labels)) for kind in record.label_kinds)]
     for batch in batches:
         batched = run_batch(record, batch, candidate)

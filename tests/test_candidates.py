@@ -33,7 +33,7 @@ def candidate(**overrides) -> SimpleNamespace:
 
 
 def values_only() -> SimpleNamespace:
-    return SimpleNamespace(GRADIENTS=False, **{r.name: getattr(impl, r.name) for r in RECORDS})
+    return SimpleNamespace(GRADIENTS=False, **{r.function: getattr(impl, r.function) for r in RECORDS})
 
 
 def test_a_candidate_without_gradients_has_its_vjp_checks_not_provided():

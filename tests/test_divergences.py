@@ -86,7 +86,7 @@ def _call(value_fn, vjp_fn, record, evidence):
 @pytest.mark.parametrize("key", KEYS)
 def test_impl_gives_the_exact_answer(key):
     record, _, evidence = EVIDENCE[key]
-    vjp = getattr(impl, f"{record.name}_vjp")
+    vjp = getattr(impl, f"{record.function}_vjp")
     if isinstance(evidence.exact, str):
         with pytest.raises(impl.InvalidArgumentError):
             _call(record.reference, vjp, record, evidence)

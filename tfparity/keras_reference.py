@@ -47,6 +47,13 @@ def _zero_where_weightless(weight: np.ndarray, term: np.ndarray) -> np.ndarray:
     return np.where(weight == 0, 0, weight * np.where(weight == 0, 0, term))
 
 
+def _divide(a, b):
+    """a / b elementwise, as IEEE divides by 0 (+-inf, or nan for 0 / 0): mpmath raises instead."""
+    zero = b == 0
+    quotient = a / np.where(zero, 1, b)
+    return np.where(zero, np.where(a > 0, np.inf, np.where(a < 0, -np.inf, np.nan)), quotient)
+
+
 def bounds(dtype: np.dtype) -> tuple[float, float]:
     """Keras's clip bounds as `dtype` holds them."""
     return float(np.asarray(EPSILON, dtype)), float(np.asarray(1.0 - EPSILON, dtype))
@@ -133,7 +140,7 @@ class Keras:
         loss = -(_zero_where_weightless(y, log_c) + _zero_where_weightless(1 - y, log_1c))
         if through_sigmoid:
             return loss, np.where(passes, p - y, 0), log_1c - log_c
-        return loss, np.where(passes, (1 - y) / (1 - c) - y / c, 0), log_1c - log_c
+        return loss, np.where(passes, _divide(1 - y, 1 - c) - y / c, 0), log_1c - log_c
 
     def binary(self, check, y, x, g, axis, from_logits, smoothing, focal=None, through_sigmoid=False):
         """Binary (focal when `focal` is (balanced, alpha, gamma)) cross entropy, averaged on `axis`."""
@@ -205,10 +212,7 @@ def keras_exact(loss: str, options: Mapping[str, object], check, inputs, axis, g
     """The engine's `exact` for a Keras loss: element `index` in mpmath at the working precision."""
     if not _finite(inputs["logits" if loss in PIPELINES else "y_pred"], g, *(() if loss.startswith("sparse") else (inputs["y_true"],))):
         return None
-    try:
-        return np.asarray(_compute(loss, options, MPMATH, check, inputs, axis, g), dtype=object)[index]
-    except ZeroDivisionError:  # a term at a clip bound of 1 (the halves' 1 - epsilon): infinite
-        return None
+    return np.asarray(_compute(loss, options, MPMATH, check, inputs, axis, g), dtype=object)[index]
 
 
 def references(loss: str, options: Mapping[str, object]) -> tuple[Callable, Callable]:

@@ -289,9 +289,17 @@ TF_RECOVERS_LOGITS = KnownDivergence(
 NEGATIVE_AXIS = tf_divergence(SOFTMAX_CE, "softmax_ce_negative_axis_raises")  # Keras passes the axis to the op
 
 
-def softmax_rank_limit(prediction: str) -> KnownDivergence:
-    """tf.nn.softmax's oneDNN rank limit, for a Keras loss that takes a softmax of `prediction`."""
-    return replace(ONEDNN_RANK_LIMIT, where=lambda case, inputs: np.ndim(inputs[prediction]) > 5)
+SOFTMAX_RANK_LIMIT = replace(
+    ONEDNN_RANK_LIMIT,
+    name="keras_softmax_onednn_rank_limit",
+    what="Inherited from tf.nn.softmax (softmax_onednn_rank_limit) by the losses that take a softmax "
+         "of their logits (the categorical focal loss from logits, the softmax pipeline): on its "
+         "oneDNN kernel the softmax aborts for rank >= 6.",
+    where=lambda case, inputs: np.ndim(inputs["logits" if "logits" in inputs else "y_pred"]) > 5,
+    evidence=(Evidence("value", {"y_true": np.eye(4, dtype=np.float32)[[0, 0]].reshape(2, 1, 1, 1, 1, 4),
+                                 "y_pred": np.zeros((2, 1, 1, 1, 1, 4), np.float32), "from_logits": True},
+                       "AbortedError", np.full((2, 1, 1, 1, 1), 0.25 * 0.75**2 * np.log(4.0))),),
+)
 
 RANK_0_INDEX_ERROR = KnownDivergence(
     name="keras_rank_0_index_error",
@@ -441,13 +449,13 @@ CFCE_LOGITS = keras_record(
     "categorical_focal_crossentropy", "logits", {"from_logits": True},
     partial(gen.keras_class_inputs, probabilities=None), CLASS_KINDS, LOGIT_REGIMES,
     _class_probability_scales(0.0, focal=True, from_logits=True),
-    divergences=(HALF_RECIPROCAL_OVERFLOWS, softmax_rank_limit("y_pred")))
+    divergences=(HALF_RECIPROCAL_OVERFLOWS, SOFTMAX_RANK_LIMIT))
 
 SOFTMAX_THEN_CCE = keras_record(
     "softmax_then_categorical_crossentropy", "", {},
     partial(gen.keras_class_inputs, probabilities=None, prediction="logits"), CLASS_KINDS, LOGIT_REGIMES,
     _of_logits(_class_probability_scales(0.0, from_logits=True)),
-    divergences=(TF_RECOVERS_LOGITS, NEGATIVE_AXIS, softmax_rank_limit("logits")))
+    divergences=(TF_RECOVERS_LOGITS, NEGATIVE_AXIS, SOFTMAX_RANK_LIMIT))
 
 SIGMOID_THEN_BCE = keras_record(
     "sigmoid_then_binary_crossentropy", "", {},
