@@ -11,6 +11,7 @@ from pathlib import Path
 
 from oracle.modes import ENV as MODE_ENV
 from oracle.modes import MODES
+from tfparity.families import FAMILIES
 from tfparity.profiles import DERANDOMIZED, PROFILES
 
 # Where the packages are (a source checkout, or site-packages): pytest's rootdir, so that a test's
@@ -37,6 +38,7 @@ def _parser() -> argparse.ArgumentParser:
                      help="ci (default), quick (ci's short form, for graph and xla), thorough (randomized)")
     run.add_argument("--ops", nargs="+", help="only these ops")
     run.add_argument("--dtypes", nargs="+", help="only these dtypes")
+    run.add_argument("--families", nargs="+", choices=FAMILIES, help="only these families' ops and misuses")
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="report folder (default reports/out)")
     run.add_argument("-n", default="auto", help="pytest-xdist workers (default auto; 0 runs serially)")
     run.add_argument("--candidate", default="impl", help="module under test, exporting impl's functions, or a shipped adapter: "
@@ -118,11 +120,13 @@ def _run(args: argparse.Namespace) -> int:
         command.append(f"--hypothesis-seed={args.seed}")
     command += [f"--ops={','.join(args.ops)}"] if args.ops else []
     command += [f"--dtypes={','.join(args.dtypes)}"] if args.dtypes else []
+    command += [f"--families={','.join(args.families)}"] if args.families else []
     command += [f"--shard={shard}"] if shard.count > 1 else []
     if args.progress > 0:
         from candidates import module_name  # imported by the check above: its families
 
-        families = getattr(sys.modules.get(module_name(args.candidate)), "FAMILIES", None)
+        families = getattr(sys.modules.get(module_name(args.candidate)), "FAMILIES", FAMILIES)
+        families = tuple(f for f in families if f in (args.families or families))
         expected = progress.expected_cases(args.profile, args.ops, args.dtypes, shard, families)
         command += [f"--progress={args.progress:g}", f"--expected-cases={expected}"]
     print("tfparity:", " ".join(command[1:]), flush=True)

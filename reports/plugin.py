@@ -37,6 +37,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "(default: impl)")
     group.addoption("--ops", default=None, help="comma-separated op (or misuse) names: run only their tests")
     group.addoption("--dtypes", default=None, help="comma-separated dtypes: run only their parity tests")
+    group.addoption("--families", default=None,
+                    help="comma-separated families (tf.nn, keras): run only their ops' and misuses' tests")
     group.addoption("--mode", choices=tuple(MODES), default=None,
                     help=f"how TF runs: eager, graph (tf.function) or xla (jit_compile); default ${MODE_ENV} or eager")
     group.addoption("--shard", default="1/1", type=_shard,
@@ -109,15 +111,16 @@ def candidate(pytestconfig: pytest.Config) -> ModuleType:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """`--ops` and `--dtypes` select tests; `--shard` drops the tests of cases fixed at collection
-    (error inputs) that another shard holds."""
-    wanted = {key: set(value.split(",")) for key in ("ops", "dtypes") if (value := config.getoption(key))}
+    """`--ops`, `--dtypes` and `--families` select tests; `--shard` drops the tests of cases fixed
+    at collection (error inputs) that another shard holds."""
+    wanted = {key: set(value.split(",")) for key in ("ops", "dtypes", "families") if (value := config.getoption(key))}
     shard = config.getoption("shard")
     keep, drop = [], []
     for item in items:
         params = getattr(item, "callspec", None) and item.callspec.params or {}
         subject = params.get("record") or params.get("misuse")
         ok = (("ops" not in wanted or (subject is not None and subject.name in wanted["ops"]))
+              and ("families" not in wanted or (subject is not None and subject.family in wanted["families"]))
               and ("dtypes" not in wanted or (params.get("dtype") or getattr(params.get("case"), "dtype", None))
                    in wanted["dtypes"])
               and ("case" not in params or shard.holds(params["case"])))

@@ -99,7 +99,7 @@ def expected_cases(profile: str, ops: list[str] | None, dtypes: list[str] | None
 
     from tfparity import profiles
     from tfparity.dtypes import DTYPES
-    from tfparity.misusedb import MISUSE_DTYPES, MISUSES
+    from tfparity.misusedb import MISUSES
     from tfparity.opdb import RECORDS
     from tfparity.sweep import sweep
 
@@ -116,6 +116,6 @@ def expected_cases(profile: str, ops: list[str] | None, dtypes: list[str] | None
     errors = sum(shard.holds(case) for record in records for _, case in record.error_cases()
                  if wanted(record.name, case.dtype))
     examples = settings.get_profile(profile).max_examples
-    misused = sum(2 * examples * drawn_share for misuse in MISUSES for dtype in MISUSE_DTYPES
-                  if wanted(misuse.name, dtype))
+    misused = sum(2 * examples * drawn_share for misuse in MISUSES for dtype in misuse.dtypes
+                  if wanted(misuse.name, dtype) and (families is None or misuse.family in families))
     return round(swept + fuzzed + errors + misused)

@@ -17,8 +17,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from reports import cli, output, recording
+from reports import cli, output, progress, recording
 from reports.rows import COLUMNS
+from tfparity.families import FAMILIES
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ["--ops", "sigmoid", "sigmoid_cross_entropy_with_logits", "--dtypes", "float32"]
@@ -327,3 +328,26 @@ def test_run_refuses_a_candidate_it_cannot_call_before_any_case(source, expected
     done = tfparity("run", "--ops", "softmax", "--candidate", name, "--out", str(out), pythonpath=tmp_path)
     assert done.returncode == 2 and expected in done.stderr, done.stderr
     assert "tfparity: -m pytest" not in done.stdout and not out.exists(), "no case ran"
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_families_select_their_ops_and_misuses(family):
+    from tfparity.misusedb import MISUSES
+    from tfparity.opdb import RECORDS
+
+    done = python("-m", "pytest", *map(str, cli.PARITY_TESTS), "-c", str(cli.SUITE / "pytest.ini"), f"--rootdir={ROOT}",
+                  "--collect-only", "-q", "-p", "no:cacheprovider", f"--families={family}")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    ids = [line for line in done.stdout.splitlines() if "::" in line]
+    named = {s.name: s.family for s in (*RECORDS, *MISUSES)}
+    # every test collected names a subject of the family (ids hold the record's or misuse's name)
+    owners = [{named[n] for n in named if f"[{n}-" in i or f"-{n}-" in i or f"[{n}]" in i} for i in ids]
+    assert ids and all(owner == {family} for owner in owners), [i for i, o in zip(ids, owners, strict=True) if o != {family}][:5]
+    assert {n for n, f in named.items() if f == family} <= {n for i in ids for n in named if n in i}
+
+
+def test_expected_cases_split_by_family():
+    from tfparity.shards import Shard
+
+    whole = progress.expected_cases("ci", None, None, Shard(1, 1))
+    assert sum(progress.expected_cases("ci", None, None, Shard(1, 1), (f,)) for f in FAMILIES) == whole

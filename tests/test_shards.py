@@ -1,5 +1,5 @@
 """Sharded runs and merged reports: the partition, the merge's refusals, and end to end (marked
-`e2e`, run by CI) the ci profile as three shards against the unsharded run, and two backends of
+`e2e`, run by CI) the quick profile as three shards against the unsharded run, and two backends of
 this machine merged into one report with the table of TF against TF across them."""
 
 from __future__ import annotations
@@ -119,9 +119,11 @@ def _same_run(whole: Path, merged: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_the_ci_profile_in_three_shards_is_the_unsharded_run(tmp_path):
+def test_the_quick_profile_in_three_shards_is_the_unsharded_run(tmp_path):
+    """Every op and dtype, fuzz, sweep, errors and misuses: quick's selection of them (a ci run here
+    takes minutes, and sharding is the same for every profile)."""
     for name, shard in (("1", "1/3"), ("2", "2/3"), ("3", "3/3"), ("whole", "1/1")):
-        done = tfparity("run", "--profile", "ci", "--shard", shard, "--out", str(tmp_path / name), env=OFF)
+        done = tfparity("run", "--profile", "quick", "--shard", shard, "--out", str(tmp_path / name), env=OFF)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     code, text = _merge(*(tmp_path / k for k in "123"), out=tmp_path / "merged")
     assert code == 0, text
@@ -138,12 +140,19 @@ def test_two_backends_merge_with_tf_against_tf(halves, tmp_path):
     run, summary = output.load(tmp_path / "merged")
     assert len(run["machines"]) == 2 and set(summary["backend"]) == set(run["machines"])
     across = pd.read_csv(tmp_path / "merged" / output.ACROSS)
+    # sides a and b are the fingerprints in sorted order (hashes): which is oneDNN's is read from the run
+    kernel = {side: run["machines"][m]["backend"]["kernels"]["softmax"]["float32"]
+              for side, m in zip("ab", sorted(run["machines"]), strict=True)}
+    assert sorted(kernel.values()) == ["eigen", "onednn"], kernel
+    onednn, eigen = sorted(kernel, key=lambda side: kernel[side] != "onednn")
     # f32 softmax runs on Eigen with oneDNN off and on oneDNN with it on: TF answers differently
-    value = across[(across["check"] == "value") & across["ulp_apart_low"].notna()]
-    assert len(value) > 100 and (value["named"] == "softmax float32: eigen on a, onednn on b").all(), across["named"].unique()
+    value = across[(across["kind"] == "values") & (across["check"] == "value")]
+    assert len(value) > 100 and (value["named"] == f"softmax float32: {kernel['a']} on a, {kernel['b']} on b").all(), \
+        across["named"].unique()
     assert (value["ulp_apart_high"] >= value["ulp_apart_low"]).all() and (value["ulp_apart_low"] > 0).any()
     # rank 6 aborts on oneDNN (known divergence onednn_softmax_rank_limit): named as what TF raised
-    assert across["named"].str.contains("TF answered on a, raised Aborted (AbortedError) on b", regex=False).any(), across["named"].unique()
+    said = {eigen: "answered", onednn: "raised Aborted (AbortedError)"}
+    assert across["named"].str.contains(f"TF {said['a']} on a, {said['b']} on b", regex=False).any(), across["named"].unique()
     assert "TF against TF across machines" in (tmp_path / "merged" / "report.html").read_text()
     gate = tfparity("gate", "--baseline", str(tmp_path / "none.csv"), str(tmp_path / "merged"))
     assert gate.returncode == 2  # judged per fingerprint: each needs its baseline

@@ -40,6 +40,7 @@ class Misuse:
     shapes: Callable[[str], st.SearchStrategy[tuple[int, ...]]]
     gap: Callable[[Inputs], np.ndarray] | None = None  # misused - correct, from the mathematics
     dtypes: tuple[str, ...] = MISUSE_DTYPES  # the input dtypes it is fuzzed in
+    family: str = "tf.nn"  # the family of the correct call (`tfparity run --families`)
 
 
 # --- shapes and input pieces ------------------------------------------------------------------

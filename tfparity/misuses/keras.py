@@ -205,6 +205,7 @@ def _smoothing_gap(i: Inputs) -> np.ndarray:
 KERAS_MISUSES: tuple[Misuse, ...] = (
     Misuse(
         name="keras_logits_without_from_logits",
+        family="keras",
         source="issue 22; Keras's from_logits=False default",
         what="categorical_crossentropy(y, logits), from_logits left False: the logits are read as "
              "probabilities, divided by their sum and clipped to [1e-7, 1 - 1e-7]. A negative "
@@ -221,6 +222,7 @@ KERAS_MISUSES: tuple[Misuse, ...] = (
     ),
     Misuse(
         name="keras_probabilities_with_from_logits",
+        family="keras",
         source="issue 22; a model ending in softmax compiled with from_logits=True",
         what="categorical_crossentropy(y, p, from_logits=True) on probabilities that carry no "
              "logits (NumPy, or any op but Keras's softmax): softmax is applied to probabilities, "
@@ -237,6 +239,7 @@ KERAS_MISUSES: tuple[Misuse, ...] = (
     ),
     Misuse(
         name="keras_softmax_twice",
+        family="keras",
         source="issue 22; a softmax layer after a model's softmax output",
         what="keras.activations.softmax on a model's softmax output, then the loss with "
              "from_logits=True: on TF Keras takes the outer softmax's input, the probabilities, "
@@ -252,6 +255,7 @@ KERAS_MISUSES: tuple[Misuse, ...] = (
     ),
     Misuse(
         name="keras_loss_of_predict",
+        family="keras",
         source="issue 22; FIELD-NOTES (model.predict returns NumPy)",
         what="categorical_crossentropy(y, model.predict(x)): predict returns the softmax as NumPy, "
              "without its logits, so the loss clips: a labelled probability below 1e-7 costs the "
@@ -266,6 +270,7 @@ KERAS_MISUSES: tuple[Misuse, ...] = (
     ),
     Misuse(
         name="keras_mixed_float16_softmax",
+        family="keras",
         source="issue 22; Keras's mixed precision guide (keep the output softmax float32)",
         what="Under mixed_float16, a softmax layer returns float16 and the loss casts it to "
              "float32: the cast drops the logits Keras would recover, so a labelled probability "
@@ -285,6 +290,7 @@ KERAS_MISUSES: tuple[Misuse, ...] = (
     ),
     Misuse(
         name="keras_smoothing_on_axis_0",
+        family="keras",
         source="issue 22; keras_smoothing_counts_last_axis (docs/keras.md)",
         what="categorical_crossentropy(y, p, axis=0, label_smoothing=ls) smooths toward 1/K with K "
              "the last axis's size, not the K0 classes along axis 0: the labels put "
