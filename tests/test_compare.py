@@ -3,7 +3,10 @@
 import ml_dtypes
 import numpy as np
 import pytest
+from mpmath import mpf
 
+from tfparity import wide
+from tfparity.accuracy import Exact, excused_within
 from tfparity.compare import Tolerance, compare, flush_floor, ulp_distance
 
 FLOATS = [np.float16, ml_dtypes.bfloat16, np.float32, np.float64]
@@ -80,3 +83,16 @@ def test_budget_used_is_the_worst_share_of_the_tolerance():
     tiny = compare(np.array([np.nan]), np.array([0.0]), Tolerance(2), flush=True)
     assert tiny.budget_used == np.inf and tiny.flushed == 0 and not tiny.passed
     assert compare(got, ref, Tolerance(0), ignore=np.array([True, False, False]), flush=False).budget_used == 0
+
+
+def test_where_tf_is_excused_a_flushed_subnormal_passes_only_where_tf_flushes():
+    """Judged against the exact answer (TF raised), a zero for a subnormal exact value is TF's own
+    answer on a backend that flushes, and an error of a million ULP on one that does not."""
+    exact = np.array([[1.0, 2.2273639e-39]])
+    ex = Exact(exact.astype(wide.WIDE), np.zeros(exact.shape, wide.WIDE),
+               lambda index: mpf(float(exact[index])), np.dtype(np.float32))
+    got = np.array([[1.0, 0.0]], np.float32)
+    allowance = [(np.ones(got.shape, bool), Tolerance(4), np.ones(got.shape))]
+    assert excused_within(ex, got, allowance, flush=True) == [""]
+    assert "ULP from the exact" in excused_within(ex, got, allowance, flush=False)[0]
+    assert "ULP from the exact" in excused_within(ex, np.array([[0.0, 0.0]], np.float32), allowance, flush=True)[0]

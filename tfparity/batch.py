@@ -258,7 +258,8 @@ def _judge_raised(record: OpRecord, cases: list[Case], check: str, keep: list[in
         own = [(name, np.stack([masks[k][1] for masks in per_case])) for k, (name, _) in enumerate(per_case[0])]
         details = dict(zip(excuse, meets_exact(record, ex, got, np.ones(got.shape, bool), own,
                                                record.tolerance(check, cases[0].dtype), scale,
-                                               _own_scale(own_scales, check, stacked, shape, at)), strict=True))
+                                               _own_scale(own_scales, check, stacked, shape, at),
+                                               backend.flushes(cases[0].dtype)), strict=True))
     for i, (b, (result, _)) in enumerate(zip(keep, verdicts, strict=True)):
         yield b, replace(result, detail=details.get(i, result.detail), path=BATCH)
 

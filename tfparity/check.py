@@ -194,7 +194,7 @@ def _meets_exact(record: OpRecord, result: CheckResult, inputs: Inputs, mine: Ou
                   got.dtype, scale)
     own = [(name, mask[None]) for name, mask in departs(record, result.case, result.check, inputs, got.shape, backend)]
     detail = meets_exact(record, ex, got[None], np.ones((1, *got.shape), bool), own, result.tolerance, scale[None],
-                         _one_case(own_scale, got.shape))
+                         _one_case(own_scale, got.shape), backend.flushes(result.case.dtype))
     return replace(result, detail=detail[0])
 
 
@@ -211,14 +211,15 @@ def _own(record: OpRecord, masks: list[tuple[str, np.ndarray]]) -> list[tuple[st
 
 def meets_exact(record: OpRecord, ex: Exact, got: np.ndarray, excused_where: np.ndarray,
                 own: list[tuple[str, np.ndarray]], tolerance: Tolerance, scale: np.ndarray,
-                own_scale: OwnScale | None = None) -> list[str]:
+                own_scale: OwnScale | None = None, flush: bool = False) -> list[str]:
     """Where TF's divergences excuse TF (`excused_where`), each case's candidate must meet the exact
     answer: within the op's tolerance, within its own divergences' bounds where they apply (any
-    one of them), and not at all where an unbounded one does. "" per case where it does, else why not."""
+    one of them), and not at all where an unbounded one does; a subnormal flushed to zero passes
+    where TF flushes (`flush`). "" per case where it does, else why not."""
     bounded, unbounded = _bounds(record, own, got.shape)
     return excused_within(ex, got, [(excused_where & ~_any([mask for _, mask in own], got.shape), tolerance, scale)]
                           + [(excused_where & mask & ~unbounded, d.within, bound_scale(scale, (own_scale or {}).get(d.name)))
-                             for d, mask in bounded])
+                             for d, mask in bounded], flush)
 
 
 def _bounds(record: OpRecord, own: list[tuple[str, np.ndarray]],
@@ -290,7 +291,7 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
     accuracies, headroom = assess(ex, got, want, failing, ignore, tolerance, scale)
     own = _own(record, masks)
     tf_ignore = _any([mask for name, mask in masks if _tf_excused(record, (name,))], got.shape)
-    details = meets_exact(record, ex, got, failing & tf_ignore, own, tolerance, scale, own_scale)
+    details = meets_exact(record, ex, got, failing & tf_ignore, own, tolerance, scale, own_scale, flush)
     bounded, unbounded = _bounds(record, own, got.shape)  # elsewhere, its bounds against TF
     details = [d or b for d, b in zip(details, _beyond_bounds(
         bounded, got, want, failing & ~tf_ignore & ~unbounded, scale, own_scale, flush), strict=True)]
