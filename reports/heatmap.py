@@ -61,14 +61,21 @@ def svg(summary: pd.DataFrame) -> str:
                      f'font-weight="bold" text-anchor="middle">{dtype}</text>')
     for i, op in enumerate(ops):
         y = _HEAD + i * (_CELL_H + _GAP)
-        parts.append(f'<text x="{_LABEL_W - 8}" y="{y + _CELL_H / 2 + 4}" font-size="12" text-anchor="end">'
-                     f'{escape(op)}</text>')
+        parts.append(_label(op, y))
         for j, dtype in enumerate(dtypes):
             x = _LABEL_W + j * (_CELL_W + _GAP)
             parts.append(_cell(x, y, op, dtype, grid.loc[(op, dtype)] if (op, dtype) in grid.index else None))
     parts.append(_legend(_HEAD + len(ops) * (_CELL_H + _GAP) + 8))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _label(op: str, y: float) -> str:
+    """The row's op, right-aligned; a Keras record's `<loss>:<variant>` on two lines (they are long)."""
+    lines = [op] if ":" not in op else [op.split(":")[0], ":" + op.split(":", 1)[1]]
+    top = y + _CELL_H / 2 + 4 - 7 * (len(lines) - 1)
+    return "".join(f'<text x="{_LABEL_W - 8}" y="{top + 14 * k}" font-size="12" text-anchor="end">{escape(line)}</text>'
+                   for k, line in enumerate(lines))
 
 
 def _cell(x: float, y: float, op: str, dtype: str, c: pd.Series | None) -> str:

@@ -176,3 +176,11 @@ def test_progress_without_a_total_says_so():
             == "tfparity: 12,345 cases checked, 1,234/s (the total is not known in advance)")
     assert "no case checked yet" in progress.describe(0, 12.0, 100, None)
     assert progress.describe(90_000, 60.0, 360_000, 1500.0).endswith("(25%), 1,500/s, about 3 min left")
+
+
+def test_a_keras_records_label_is_its_loss_then_its_variant_within_the_label_column():
+    op = "binary_focal_crossentropy:probabilities_balanced"
+    picture = heatmap.svg(summarize(rows({"budget_used": 0.2, "op": op})))
+    labels = re.findall(r'<text x="[\d.]+" y="[\d.]+" font-size="12" text-anchor="end">([^<]*)</text>', picture)
+    assert labels == ["binary_focal_crossentropy", ":probabilities_balanced"]
+    assert max(map(len, labels)) * 12 * 0.6 < heatmap._LABEL_W - 8  # about 0.6 em a character
