@@ -263,8 +263,8 @@ def test_replay_reproduces_a_failing_case(tmp_path):
     (tmp_path / "off_by_a_little.py").write_text(
         "from impl import *\nimport impl\n\ndef sigmoid(x):\n    return impl.sigmoid(x) * x.dtype.type(1 + 1e-6)\n")
     out = tmp_path / "report"
-    done = tfparity("run", "--ops", "sigmoid", "--dtypes", "float64", "--candidate", "off_by_a_little",
-                    "-n", "0", "--out", str(out), pythonpath=tmp_path)
+    done = tfparity("run", "--profile", "quick", "--ops", "sigmoid", "--dtypes", "float64", "--candidate",
+                    "off_by_a_little", "-n", "0", "--out", str(out), pythonpath=tmp_path)
     assert done.returncode == 1, done.stdout + done.stderr
     cases = output.load_cases(out)
     failing = cases[~cases["passed"] & (cases["check"] == "value")].iloc[0]
