@@ -120,10 +120,12 @@ def _same_run(whole: Path, merged: Path) -> None:
 
 @pytest.mark.e2e
 def test_the_quick_profile_in_three_shards_is_the_unsharded_run(tmp_path):
-    """Every op and dtype, fuzz, sweep, errors and misuses: quick's selection of them (a ci run here
-    takes minutes, and sharding is the same for every profile)."""
+    """Every op of both families, fuzz, sweep, errors and misuses: quick's selection of them in two
+    dtypes, a narrow and a wide one (a ci run here takes minutes; sharding is by case id, the same
+    for every profile and dtype)."""
     for name, shard in (("1", "1/3"), ("2", "2/3"), ("3", "3/3"), ("whole", "1/1")):
-        done = tfparity("run", "--profile", "quick", "--shard", shard, "--out", str(tmp_path / name), env=OFF)
+        done = tfparity("run", "--profile", "quick", "--dtypes", "bfloat16", "float32", "--shard", shard,
+                        "--out", str(tmp_path / name), env=OFF)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     code, text = _merge(*(tmp_path / k for k in "123"), out=tmp_path / "merged")
     assert code == 0, text
