@@ -66,8 +66,8 @@ def sigmoid(x):
 WEAKNESSES = {
     "half_arithmetic": (HALF_ARITHMETIC, ["--ops", "softmax_cross_entropy_with_logits", "--dtypes", "float16"],
                         "ACCURACY|a known divergence excuses TF"),
-    "last_class_rejected": (LAST_CLASS_REJECTED, ["--ops", "sparse_softmax_cross_entropy_with_logits"],
-                            "label_last_class"),
+    "last_class_rejected": (LAST_CLASS_REJECTED, ["--ops", "sparse_softmax_cross_entropy_with_logits",
+                                                  "--dtypes", "float32"], "label_last_class"),
     "numpy_conventions": (NUMPY_CONVENTIONS, ["--ops", "sigmoid"], "python_float"),
 }
 
