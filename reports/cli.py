@@ -95,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"tfparity run: {error}", file=sys.stderr)
         return 2
-    if problems := _candidate_problems(args.candidate, args.ops):
+    if problems := _candidate_problems(args.candidate, args.ops, args.families):
         print(f"tfparity run: the candidate {args.candidate!r} cannot be checked:\n  " + "\n  ".join(problems),
               file=sys.stderr)
         return 2
@@ -153,9 +153,9 @@ def _run_modes(args: argparse.Namespace, out: Path) -> int:
     return max(statuses + [merged])
 
 
-def _candidate_problems(name: str, ops: list[str] | None) -> list[str]:
+def _candidate_problems(name: str, ops: list[str] | None, families: list[str] | None = None) -> list[str]:
     """Why the candidate module cannot be checked, before any case runs: it does not import, or
-    lacks a function of a selected op, or one takes other arguments."""
+    lacks a function of a selected op (of the selected families), or one takes other arguments."""
     import importlib
 
     from candidates import SHIPPED, module_name
@@ -169,7 +169,7 @@ def _candidate_problems(name: str, ops: list[str] | None) -> list[str]:
     from tfparity.opdb import RECORDS
 
     return [problem for record in RECORDS if (not ops or record.name in ops) and record.provided_by(module)
-            for problem in record.candidate_problems(module)]
+            and (not families or record.family in families) for problem in record.candidate_problems(module)]
 
 
 def _merge(args: argparse.Namespace) -> int:

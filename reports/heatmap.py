@@ -72,7 +72,8 @@ def svg(summary: pd.DataFrame) -> str:
 
 def _label(op: str, y: float) -> str:
     """The row's op, right-aligned; a Keras record's `<loss>:<variant>` on two lines (they are long)."""
-    lines = [op] if ":" not in op else [op.split(":")[0], ":" + op.split(":", 1)[1]]
+    loss, colon, variant = op.partition(":")
+    lines = [loss, colon + variant] if colon else [op]
     top = y + _CELL_H / 2 + 4 - 7 * (len(lines) - 1)
     return "".join(f'<text x="{_LABEL_W - 8}" y="{top + 14 * k}" font-size="12" text-anchor="end">{escape(line)}</text>'
                    for k, line in enumerate(lines))

@@ -351,3 +351,13 @@ def test_expected_cases_split_by_family():
 
     whole = progress.expected_cases("ci", None, None, Shard(1, 1))
     assert sum(progress.expected_cases("ci", None, None, Shard(1, 1), (f,)) for f in FAMILIES) == whole
+
+
+def test_a_candidate_is_asked_only_for_the_families_selected(tmp_path, monkeypatch):
+    """A tf.nn port without Keras's functions (and no FAMILIES) is refused for a whole run, and
+    accepted for `--families tf.nn`."""
+    (tmp_path / "tfnn_port.py").write_text("from impl import *\ndel categorical_crossentropy\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert any("categorical_crossentropy" in p for p in cli._candidate_problems("tfnn_port", None))
+    assert cli._candidate_problems("tfnn_port", None, ["tf.nn"]) == []
+    assert any("categorical_crossentropy" in p for p in cli._candidate_problems("tfnn_port", None, ["keras"]))
