@@ -27,6 +27,8 @@ MODES: dict[str, bool | None] = {"eager": None, "graph": False, "xla": True}
 COMPILES_KEPT = 400
 _FUNCTIONS: dict[tuple, Callable] = {}
 _COMPILED: set[tuple] = set()
+# this process's compile work since it started: tf.functions traced, XLA compiles, context resets
+_WORK = {"traces": 0, "compiles": 0, "releases": 0}
 
 
 def current() -> str:
@@ -56,6 +58,7 @@ def _call(fn: Callable, jit_compile: bool, *args: object, **kwargs: object) -> o
         _compiling((key, *(tuple(t.shape) for t in tensors)))
     if key not in _FUNCTIONS:
         _FUNCTIONS[key] = _function(fn, jit_compile, len(args), named)
+        _WORK["traces"] += 1
     return _FUNCTIONS[key](*tensors)
 
 
@@ -70,7 +73,16 @@ def _compiling(shapes: tuple) -> None:
         _FUNCTIONS.clear()
         _COMPILED.clear()
         context._reset_context()
+        _WORK["releases"] += 1
     _COMPILED.add(shapes)
+    _WORK["compiles"] += 1
+
+
+def work() -> dict[str, int]:
+    """This process's compile work so far: functions traced (graph and XLA: one per signature of
+    dtypes, ranks and Python arguments), XLA compiles (one per concrete shape, again after a
+    release), and releases of every executable (COMPILES_KEPT)."""
+    return dict(_WORK)
 
 
 def _as_input(value: object) -> object:

@@ -39,7 +39,7 @@ def render(rows: pd.DataFrame, summary: pd.DataFrame, run: dict) -> str:
         _banner(run, failing),
         _headline(rows, summary),
         _grid(summary),
-        "<h2>Environment</h2>" + _pairs(run["environment"]),
+        "<h2>Environment</h2>" + _pairs(run["environment"] | _work(run)),
         *_machines(run, rows),
         _across(run, rows),
         "<h2>Summary</h2><p>One row per op, check, dtype and label kind. Red: failures not "
@@ -117,6 +117,15 @@ def _grid(summary: pd.DataFrame) -> str:
             "\u25bc TF) and in how many checks, candidate:TF; <i>set apart</i>: checks that pass on TF's account "
             "(TF is the side in error, or a known divergence explains TF's answer), left out of the share. "
             "Hover a cell for its counts.</small></p></div>")
+
+
+def _work(run: dict) -> dict[str, str]:
+    """The run's compile work, as a line of the environment (graph and XLA trace and compile; eager neither)."""
+    work = run.get("compile_work")
+    if not work:
+        return {}
+    return {"compile_work": f"{work['traces']:,} TF functions traced, {work['compiles']:,} XLA compiles"
+                            f" ({work['releases']:,} releases of every executable), over {run['processes']} processes"}
 
 
 def _share(value: float) -> str:

@@ -8,6 +8,7 @@ table of TF against TF across them.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from reports import output
-from reports.recording import Merged
+from reports.recording import Merged, add_work
 
 # What every part must share: otherwise its cases, or their verdicts, are not the same run's.
 SAME = ("harness", "tensorflow", "seed", "profile", "candidate", "selection")
@@ -92,7 +93,8 @@ def merge(folders: list[Path], out: Path) -> dict:
         "shard": f"merged from {len(parts)} reports: " + ", ".join(
             f"{p.run['environment'].get('shard', '1/1')} on {p.fingerprint}" for p in parts)}
     output.prepare(out)
-    merged = Merged(rows, sum(p.run["processes"] for p in parts), [], first["backend"] if len(machines) == 1 else {})
+    merged = Merged(rows, sum(p.run["processes"] for p in parts), [], first["backend"] if len(machines) == 1 else {},
+                    functools.reduce(add_work, (p.run.get("compile_work", {}) for p in parts), {}))
     return output.write(out, merged, environment, max(p.run["pytest_exitstatus"] for p in parts), False, described)
 
 

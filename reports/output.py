@@ -17,7 +17,7 @@ import pandas as pd
 
 from reports import across, html
 from reports.environment import with_onednn
-from reports.recording import Merged
+from reports.recording import Merged, add_work
 from reports.summary import summarize
 from tfparity.dtypes import np_dtype
 from tfparity.inputs import parse
@@ -63,6 +63,7 @@ def write(out: Path, merged: Merged, environment: dict, exitstatus: int, aborted
         "cases": int(rows["case_id"].nunique()),
         "rows": len(rows),
         "failures": int((~rows["passed"].astype(bool)).sum()),
+        "compile_work": merged.work or add_work({}, {}),
         "pytest_exitstatus": int(exitstatus),
         "environment": with_onednn(environment, machines) | {"backend": " + ".join(machines) or fingerprint,
                                       "backend_summary": merged.backend.get("summary", "")},

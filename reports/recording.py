@@ -63,6 +63,10 @@ class Recorder:
 
     def close(self, exitstatus: int) -> None:
         if self.active:
+            if self._backend is not None:  # a process that ran cases: what it traced and compiled
+                from oracle.modes import work
+
+                self._event("work", **work())
             self._event("end", exitstatus=int(exitstatus))
             self._file.close()
             self._file = None
@@ -79,6 +83,7 @@ class Merged:
     processes: int = 0
     problems: list[str] = field(default_factory=list)
     backend: dict = field(default_factory=dict)
+    work: dict[str, int] = field(default_factory=dict)  # compile work, summed over the processes
 
 
 def merge(rows_dir: Path) -> Merged:
@@ -102,6 +107,8 @@ def merge(rows_dir: Path) -> Merged:
                 merged.problems.append(f"{e['test']} stopped early: {e['error']}")
             elif e.get("event") == "row":
                 rows.append({c: e.get(c) for c in COLUMNS})
+            elif e.get("event") == "work":
+                merged.work = add_work(merged.work, e)
     if len(backends) > 1:
         merged.problems.append(f"processes probed different backends: {', '.join(sorted(backends))}")
     merged.backend = next(iter(backends.values()), {})
@@ -110,6 +117,11 @@ def merge(rows_dir: Path) -> Merged:
         merged.rows = (frame.sort_values(["op", "dtype", "check", "case_id", "source"], kind="stable")
                        .drop_duplicates(["case_id", "check"]).reset_index(drop=True))
     return merged
+
+
+def add_work(total: dict[str, int], more: dict) -> dict[str, int]:
+    """Compile work summed: traces, compiles and releases (see oracle.modes.work)."""
+    return {k: total.get(k, 0) + int(more.get(k, 0)) for k in ("traces", "compiles", "releases")}
 
 
 def _read(path: Path, problems: list[str]) -> list[dict]:

@@ -33,8 +33,9 @@ def test_an_unknown_mode_is_refused(monkeypatch):
 
 
 def test_one_trace_per_signature_not_per_case(traced):
-    """Shapes of one rank share a trace; another rank, dtype or axis is another signature."""
-    before = len(modes._FUNCTIONS)
+    """Shapes of one rank share a trace; another rank, dtype or axis is another signature. The
+    compile work the report shows counts them: XLA compiles once per shape, a graph never."""
+    before, work = len(modes._FUNCTIONS), modes.work()
     for n in range(2, 7):
         oracle.softmax(np.ones((n, n + 1), np.float32))
     assert len(modes._FUNCTIONS) - before <= 1
@@ -43,6 +44,9 @@ def test_one_trace_per_signature_not_per_case(traced):
     assert len(modes._FUNCTIONS) - before <= 3
     traces = [f.experimental_get_tracing_count() for f in modes._FUNCTIONS.values()]
     assert max(traces) == 1, traces
+    done = {k: modes.work()[k] - work[k] for k in work}
+    assert done["traces"] == len(modes._FUNCTIONS) - before
+    assert done["compiles"] == (7 if traced == "xla" else 0), done  # 5 shapes, then 2 signatures of one shape each
 
 
 def test_a_case_gets_the_same_graph_whatever_ran_before(traced):
@@ -132,12 +136,14 @@ def test_xla_releases_its_executables_before_the_process_runs_out_of_maps(monkey
     monkeypatch.setattr(modes, "COMPILES_KEPT", 20)
     x = np.linspace(-3, 3, 12, dtype=np.float32).reshape(3, 4)
     first = oracle.softmax(x)
-    start = _maps()
+    start, work = _maps(), modes.work()
     counts = []
     for n in range(2, 202):  # kept, ~13 maps each: ~2,600 more maps
-        oracle.softmax(np.ones((n, 5), np.float32))
+        oracle.softmax(np.ones((n, 11), np.float32))  # shapes no other test compiles
         counts.append(_maps())
     assert max(counts) - start < 40 * modes.COMPILES_KEPT, (start, max(counts))
+    assert modes.work()["compiles"] - work["compiles"] == 200
+    assert modes.work()["releases"] - work["releases"] >= 200 // modes.COMPILES_KEPT - 1
     np.testing.assert_array_equal(oracle.softmax(x), first)
 
 

@@ -80,6 +80,7 @@ def test_report_files(parallel_run):
     assert set(summary["backend"]) == {fingerprint} == set(cases["backend"])
     assert set(summary["cpu_flags"]) == {run["environment"]["cpu_flags"]}
     assert summary["worst_budget"].max() <= 1.0
+    assert run["compile_work"]["compiles"] == 0 and "XLA compiles" in page  # an eager run compiles nothing
     assert not any(tag in page for tag in ("<script", "<link", "src=", "url(")), "the page must be self-contained"
 
 
@@ -313,6 +314,12 @@ def test_merge_flags_torn_lines_and_unfinished_files(tmp_path):
     assert any("torn line" in p for p in merged.problems)
     assert any("gw0-1.jsonl" in p and "stopped before the end" in p for p in merged.problems)
     assert not any("gw1-2" in p for p in merged.problems)
+
+
+def test_merge_sums_the_processes_compile_work(tmp_path):
+    for name, work in (("gw0-1", '"traces": 3, "compiles": 40, "releases": 0'), ("gw1-2", '"traces": 2, "compiles": 7, "releases": 1')):
+        (tmp_path / f"{name}.jsonl").write_text(f'{{"event": "start"}}\n{{"event": "work", {work}}}\n{{"event": "end", "exitstatus": 0}}\n')
+    assert recording.merge(tmp_path).work == {"traces": 5, "compiles": 47, "releases": 1}
 
 
 @pytest.mark.parametrize("source, expected", [

@@ -13,6 +13,7 @@ term adds nothing. Non-finite inputs have no exact answer here: nan (wide) or No
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -209,10 +210,31 @@ def keras_wide(loss: str, options: Mapping[str, object], check, inputs, axis, g)
 
 
 def keras_exact(loss: str, options: Mapping[str, object], check, inputs, axis, g, index) -> mpf | None:
-    """The engine's `exact` for a Keras loss: element `index` in mpmath at the working precision."""
+    """The engine's `exact` for a Keras loss: element `index` in mpmath at the working precision.
+    The formulas run over the whole case; its elements asked in turn (a check's several, at each
+    precision `tfparity.exact.evaluate` tries) reuse that evaluation."""
     if not _finite(inputs["logits" if loss in PIPELINES else "y_pred"], g, *(() if loss.startswith("sparse") else (inputs["y_true"],))):
         return None
-    return np.asarray(_compute(loss, options, MPMATH, check, inputs, axis, g), dtype=object)[index]
+    key = (loss, repr(sorted(options.items())), check, axis, mp.prec, _digest(inputs, g))
+    if key not in _EVALUATED:
+        if len(_EVALUATED) >= EVALUATIONS_KEPT:
+            _EVALUATED.pop(next(iter(_EVALUATED)))
+        _EVALUATED[key] = np.asarray(_compute(loss, options, MPMATH, check, inputs, axis, g), dtype=object)
+    return _EVALUATED[key][index]
+
+
+EVALUATIONS_KEPT = 8  # whole-case mpmath arrays kept: a case's check at the precisions evaluate tries
+_EVALUATED: dict[tuple, np.ndarray] = {}
+
+
+def _digest(inputs: Mapping[str, object], g) -> str:
+    """The case's arrays, their dtypes and shapes, as a key."""
+    h = hashlib.blake2b(digest_size=16)
+    for name, value in sorted(inputs.items()) + ([] if g is None else [("cotangent", g)]):
+        array = np.asarray(value)
+        h.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
+        h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()
 
 
 def references(loss: str, options: Mapping[str, object]) -> tuple[Callable, Callable]:
