@@ -92,3 +92,18 @@ def test_a_wrong_value_in_one_case_is_reported_as_that_case():
     # the others pass, in the batch or (near the budget's edge for TF's batch spread) confirmed alone
     assert {r.path for b, checks in enumerate(results) if b != 7 for r in checks} <= {BATCH, CONFIRMED}
     assert f"tfparity replay {repr(batch[7])!r}" in describe(batch[7], results[7], wrong)
+
+
+def test_where_tf_rejects_the_whole_batch_the_excused_candidate_has_its_scale():
+    """TF rejects a negative class axis for every case of the batch (softmax_ce_negative_axis_raises),
+    so the candidate meets the exact answer: with the op's scale, as alone. The thorough run found
+    a batch judged in ULP alone: impl 64 ULP (5e-20 absolute, well inside 2 eps x a scale of 8) from
+    a float64 loss of 6.1e-6, failing in the batch where it passed alone."""
+    record = BY_NAME["softmax_then_categorical_crossentropy"]
+    case = Case(record.name, "float64", (2, 1, 1, 1), -4, "one_hot", "ordinary", 107)
+    batch = members(case, 8)
+    batched = run_batch(record, batch)
+    for b, checks in enumerate(batched):
+        alone = run_case(record, batch[b], impl)
+        assert [(r.check, r.verdict, r.passed) for r in checks] == [(r.check, r.verdict, r.passed) for r in alone], batch[b]
+    assert all(r.passed for checks in batched for r in checks)
