@@ -40,6 +40,7 @@ from impl.losses import (
     weighted_cross_entropy_with_logits,
     weighted_cross_entropy_with_logits_vjp,
 )
+from impl.reduction import reduced_loss, reduced_loss_vjp
 
 __all__ = [
     "InvalidArgumentError",
@@ -53,6 +54,8 @@ __all__ = [
     "categorical_focal_crossentropy_vjp",
     "log_softmax",
     "log_softmax_vjp",
+    "reduced_loss",
+    "reduced_loss_vjp",
     "sigmoid",
     "sigmoid_cross_entropy_with_logits",
     "sigmoid_cross_entropy_with_logits_vjp",

@@ -15,6 +15,10 @@ binary focal loss too, as Keras does on TensorFlow, where its sigmoid carries it
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
+
 import numpy as np
 
 from impl._tensors import cast_like, class_axis, float_tensor, narrow, widen
@@ -33,8 +37,24 @@ def _softplus(t: np.ndarray) -> np.ndarray:
     return np.maximum(t, 0.0) + np.log1p(np.exp(-np.abs(t)))
 
 
+# The dtype the clip bounds are held in when it is not the input's: a loss class computes its
+# float32 losses here in float64 (impl.reduction), rounding once, with float32's bounds.
+_CLIP_DTYPE: contextvars.ContextVar[np.dtype | None] = contextvars.ContextVar("clip_dtype", default=None)
+
+
+@contextlib.contextmanager
+def clipping_as(dtype: np.dtype) -> Iterator[None]:
+    """Within it, the losses clip probabilities to [epsilon, 1 - epsilon] as `dtype` holds them."""
+    token = _CLIP_DTYPE.set(np.dtype(dtype))
+    try:
+        yield
+    finally:
+        _CLIP_DTYPE.reset(token)
+
+
 def _bounds(dtype: np.dtype, wide: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     """[epsilon, 1 - epsilon] as the input's dtype holds them (float16: 1 - epsilon is 1)."""
+    dtype = _CLIP_DTYPE.get() or dtype
     return np.asarray(EPSILON, dtype).astype(wide), np.asarray(1.0 - EPSILON, dtype).astype(wide)
 
 

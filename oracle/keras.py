@@ -13,6 +13,8 @@ import warnings
 from collections.abc import Callable
 
 import keras
+import tensorflow as tf
+from keras.src.backend import set_keras_mask
 
 from oracle.ops import _run, _vjp
 
@@ -40,10 +42,24 @@ def sigmoid_then_binary_crossentropy(y_true, logits, axis=-1):
 PIPELINES = {f.__name__: f for f in (softmax_then_categorical_crossentropy, sigmoid_then_binary_crossentropy)}
 
 
+def _loss_class(loss: str) -> type:
+    """keras.losses.CategoricalCrossentropy for "categorical_crossentropy", and so on."""
+    return getattr(keras.losses, "".join(word.title() for word in loss.split("_")))
+
+
+def reduced_loss(y_true, y_pred, sample_weight=None, mask=None, *, loss, reduction="sum_over_batch_size", **options):
+    """keras.losses.<Loss>(reduction=reduction, **options)(y_true, y_pred, sample_weight), with
+    y_pred carrying `mask` as its Keras mask (set on a tensor of this call's own)."""
+    if mask is not None:
+        y_pred = tf.identity(y_pred)
+        set_keras_mask(y_pred, mask)
+    return _loss_class(loss)(reduction=reduction, **options)(y_true, y_pred, sample_weight=sample_weight)
+
+
 @functools.cache
 def _loss(name: str) -> Callable:
-    """keras.losses.<name> (or a pipeline), as a function of tensors by keyword."""
-    return PIPELINES.get(name) or getattr(keras.losses, name)
+    """keras.losses.<name> (a pipeline, or a loss class called), as a function of tensors by keyword."""
+    return reduced_loss if name == "reduced_loss" else PIPELINES.get(name) or getattr(keras.losses, name)
 
 
 def value(name: str, **kwargs: object):
@@ -51,6 +67,12 @@ def value(name: str, **kwargs: object):
 
 
 def vjp(name: str, cotangent: object, **kwargs: object):
+    return _vjp(_loss(name), cotangent, gradients(name, kwargs), **kwargs)
+
+
+def gradients(name: str, kwargs: dict[str, object]) -> tuple[str, ...]:
+    """The inputs a loss has gradients for: its prediction, float labels, and sample weights."""
+    if name == "reduced_loss":
+        return gradients(kwargs["loss"], {}) + (("sample_weight",) if kwargs.get("sample_weight") is not None else ())
     prediction = "logits" if name in PIPELINES else "y_pred"
-    wrt = (prediction, "y_true") if name != "sparse_categorical_crossentropy" else (prediction,)
-    return _vjp(_loss(name), cotangent, wrt, **kwargs)
+    return (prediction, "y_true") if name != "sparse_categorical_crossentropy" else (prediction,)

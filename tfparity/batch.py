@@ -55,7 +55,7 @@ def run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType = impl,
     """Every check of every case, as `run_case` would give it."""
     backend = backend or backends.current()
     with np.errstate(all="ignore"):
-        if len(cases) < 2 or not all(batchable(c) for c in cases):
+        if len(cases) < 2 or not record.stacks or not all(batchable(c) for c in cases):
             return [run_case(record, case, candidate, backend) for case in cases]
         batch = _run_batch(for_candidate(record, candidate), cases, candidate, backend)
     return [results + not_provided(record, candidate, results) for results in batch]

@@ -42,6 +42,7 @@ class Tolerance:
     abs_eps: float = 0.0
     reason: str = ""
     floor: float = 1.0  # ULPs the candidate may sit further from exact than TF (see tfparity.accuracy)
+    computes_in: str = ""  # the dtype TF computes in where it is narrower than the output's (its flush floor)
 
     def rtol(self, dtype: np.dtype) -> float:
         """The relative error the ULP budget amounts to (for reports)."""
@@ -122,7 +123,7 @@ def compare_batch(candidate: np.ndarray, reference: np.ndarray, tolerance: Toler
                   ignore: np.ndarray, *, flush: bool) -> list[Comparison]:
     """`compare` for each case of a batch stacked on the leading axis (scale and ignore given in
     full), in one pass over the elements."""
-    floor = flush_floor(reference.dtype)
+    floor = flush_floor(np.dtype(tolerance.computes_in or reference.dtype))
     a, b = candidate.astype(np.float64), reference.astype(np.float64)
 
     finite = np.isfinite(a) & np.isfinite(b)

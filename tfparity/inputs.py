@@ -273,3 +273,34 @@ def keras_sparse_inputs(case: Case, probabilities: dict[str, Callable] | None,
     if ignored:
         labels = np.where(rng.random(labels.shape) < 0.25, IGNORED_CLASS, labels)
     return {"y_true": labels.astype(SPARSE_LABELS[case.labels]), "y_pred": y_pred}
+
+
+def sample_shape(case: Case, class_axis: bool = True) -> tuple[int, ...]:
+    """The shape of a loss's per-sample values: y_pred's without its class axis (the last for sparse)."""
+    axis = case.class_axis if class_axis else len(case.shape) - 1
+    return tuple(n for i, n in enumerate(case.shape) if i != axis)
+
+
+# sample weights and masks of a loss class's call, chosen by the case's seed
+SAMPLE_WEIGHTS: tuple[Callable, ...] = (
+    lambda rng, shape: np.ones(shape),
+    lambda rng, shape: rng.uniform(0.0, 2.0, shape),
+    lambda rng, shape: np.where(rng.random(shape) < 0.3, 0.0, rng.uniform(0.0, 2.0, shape)),
+    lambda rng, shape: np.zeros(shape),
+)
+MASKS: tuple[Callable, ...] = (
+    lambda rng, shape: np.ones(shape, bool),
+    lambda rng, shape: rng.random(shape) < 0.7,
+    lambda rng, shape: np.zeros(shape, bool),
+)
+
+
+def weighted_loss_inputs(case: Case, build: Callable[[Case], dict[str, np.ndarray]],
+                         class_axis: bool = True) -> dict[str, np.ndarray]:
+    """A loss's inputs with float32 sample weights and a boolean mask (the Keras mask y_pred
+    carries), both of the per-sample shape: all ones, random, some zeros, or all zeros."""
+    inputs = build(case)
+    shape = sample_shape(case, class_axis)
+    weight = SAMPLE_WEIGHTS[case.seed % len(SAMPLE_WEIGHTS)](case.rng(4), shape).astype(np.float32)
+    mask = MASKS[(case.seed // len(SAMPLE_WEIGHTS)) % len(MASKS)](case.rng(5), shape)
+    return inputs | {"sample_weight": weight, "mask": mask}

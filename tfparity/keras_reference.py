@@ -173,8 +173,43 @@ def _finite(*arrays: np.ndarray) -> bool:
     return all(np.isfinite(np.asarray(a, np.float64)).all() for a in arrays if a is not None)
 
 
+def _reduced(options: Mapping[str, object], a: Arithmetic, check: str, inputs, axis, g):
+    """`check` of a loss class called (`reduced_loss`): the loss of the inputs in float32 (the
+    class's dtype) per sample, rounded to float32 as the class's `call` returns it, weighted by the sample weights where the mask and `ignore_class`
+    keep the sample and 0 elsewhere, and reduced: kept as is ("none"), summed, or summed over the
+    kept samples' count ("sum_over_batch_size") or the weights' sum ("mean_with_sample_weight");
+    a zero divisor gives 0. One sample's loss is its own, weighted (or weight over weight)."""
+    loss, reduction = options["loss"], options["reduction"]
+    per = {k: v for k, v in options.items() if k not in ("loss", "reduction")}
+    floatx = {name: np.asarray(inputs[name]).astype(np.float32) for name in ("y_true", "y_pred")}
+    # the losses the class's `call` returns, float32 numbers, which the reduction then takes exactly
+    values = a.number(np.asarray(_compute(loss, per, a, "value", floatx, axis, None), np.float64).astype(np.float32))
+    kept = np.ones(values.shape, bool) if inputs.get("mask") is None else np.asarray(inputs["mask"], bool)
+    if loss == "sparse_categorical_crossentropy" and per.get("ignore_class") is not None:
+        labels = np.asarray(inputs["y_true"])
+        kept = kept & ((labels[..., 0] if labels.ndim == values.ndim + 1 else labels) != per["ignore_class"])
+    weight = np.ones(values.shape) if inputs.get("sample_weight") is None else np.asarray(inputs["sample_weight"], np.float32)
+    w = np.where(kept, a.number(weight), 0)
+    weighted = _zero_where_weightless(w, values)
+    unreduced = reduction == "none" or values.shape == (0,)
+    masked = inputs.get("mask") is not None or not kept.all()
+    divisor = {"sum": 1, "sum_over_batch_size": kept.sum() if masked else values.size,
+               "mean_with_sample_weight": w.sum() if inputs.get("sample_weight") is not None
+               else (kept.sum() if masked else values.size)}.get(reduction, 1)
+    mean = 0 if unreduced or divisor == 0 else weighted.sum() / divisor
+    if check == "value":
+        return weighted if unreduced else np.asarray(mean)
+    slope = np.asarray(g, np.float64) * (1.0 if unreduced else (0.0 if divisor == 0 else 1.0 / float(divisor)))
+    if check == "vjp_sample_weight":
+        return np.where(kept, slope * (values - (mean if reduction == "mean_with_sample_weight" else 0)), 0)
+    per_sample = np.broadcast_to(slope * np.where(kept, weight, 0.0), values.shape)
+    return _compute(loss, per, a, check, floatx, axis, per_sample)
+
+
 def _compute(loss: str, options: Mapping[str, object], a: Arithmetic, check: str, inputs, axis, g):
     """`check` of one Keras loss on whole arrays in arithmetic `a`."""
+    if loss == "reduced_loss":
+        return _reduced(options, a, check, inputs, axis, g)
     x = np.asarray(inputs["logits" if loss in PIPELINES else "y_pred"])
     k = Keras(a, x.dtype)
     xs, gs = a.number(x), None if g is None else a.number(np.asarray(g))
@@ -184,7 +219,7 @@ def _compute(loss: str, options: Mapping[str, object], a: Arithmetic, check: str
     if loss == "sparse_categorical_crossentropy":
         label = np.asarray(inputs["y_true"])
         label = label[..., 0] if label.ndim == x.ndim else label
-        ignored = label == options.get("ignore_class", object())
+        ignored = (label == options["ignore_class"]) if options.get("ignore_class") is not None else np.zeros(label.shape, bool)
         return k.sparse(check, np.where(ignored, 0, label).astype(np.int64), xs, gs, from_logits, ignored)
     if loss == "sigmoid_then_binary_crossentropy":
         return k.binary(check, a.number(np.asarray(inputs["y_true"])), xs, gs, axis, False, 0.0, through_sigmoid=True)

@@ -157,6 +157,8 @@ class OpRecord:
     # the derandomized profiles check one in this many of the record's sweep cases (a hash's
     # choice, as shards choose) and of each fuzz batch's cases; thorough checks all
     share: int = 1
+    # whether cases stack into one call on a new leading axis (a loss class's reduction sums the batch: no)
+    stacks: bool = True
     # a candidate's record (tfparity.check.for_candidate): per divergence declaring `scales`, its scales
     own_scales: Callable[[Inputs, int | None, np.ndarray | None], dict[str, dict[str, np.ndarray]]] = lambda *_: {}
 

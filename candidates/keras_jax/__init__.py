@@ -166,12 +166,33 @@ WRT = {"sparse_categorical_crossentropy": ("y_pred",), "softmax_then_categorical
 BOTH = ("y_pred", "y_true")
 
 
-def _value(loss: str, **kwargs: object) -> np.ndarray:
-    return _call(loss, WRT.get(loss, BOTH), None, kwargs)
+def _wrt(loss: str, kwargs: dict[str, object]) -> tuple[str, ...]:
+    """The inputs a call is differentiated for (a loss class: its loss's, and the sample weights)."""
+    if loss == "reduced_loss":
+        return _wrt(str(kwargs["loss"]), {}) + (("sample_weight",) if kwargs.get("sample_weight") is not None else ())
+    return WRT.get(loss, BOTH)
 
 
-def _vjp(loss: str, cotangent: object, **kwargs: object) -> dict[str, np.ndarray]:
-    return _call(loss, WRT.get(loss, BOTH), cotangent, kwargs)
+def _value(function: str, /, **kwargs: object) -> np.ndarray:
+    return _call(function, _wrt(function, kwargs), None, kwargs)
+
+
+def _vjp(function: str, cotangent: object, /, **kwargs: object) -> dict[str, np.ndarray]:
+    return _call(function, _wrt(function, kwargs), cotangent, kwargs)
+
+
+def reduced_loss(y_true: object, y_pred: object, sample_weight: object = None, mask: object = None, *,
+                 loss: str, reduction: str = "sum_over_batch_size", **options: object) -> np.ndarray:
+    """keras.losses.<Loss>(reduction=reduction, **options)(y_true, y_pred, sample_weight), with a Keras mask."""
+    return _value("reduced_loss", y_true=y_true, y_pred=y_pred, sample_weight=sample_weight, mask=mask, loss=loss,
+                  reduction=reduction, **options)
+
+
+def reduced_loss_vjp(cotangent: object, y_true: object, y_pred: object, sample_weight: object = None,
+                     mask: object = None, *, loss: str, reduction: str = "sum_over_batch_size",
+                     **options: object) -> dict[str, np.ndarray]:
+    return _vjp("reduced_loss", cotangent, y_true=y_true, y_pred=y_pred, sample_weight=sample_weight, mask=mask,
+                loss=loss, reduction=reduction, **options)
 
 
 def categorical_crossentropy(y_true: object, y_pred: object, from_logits: bool = False,

@@ -53,7 +53,18 @@ def sigmoid_then_binary_crossentropy(y_true, logits, axis=-1):
     return keras.losses.binary_crossentropy(y_true, keras.activations.sigmoid(logits), axis=axis)
 
 
-PIPELINES = {f.__name__: f for f in (softmax_then_categorical_crossentropy, sigmoid_then_binary_crossentropy)}
+def reduced_loss(y_true, y_pred, sample_weight=None, mask=None, *, loss, reduction="sum_over_batch_size", **options):
+    """keras.losses.<Loss>(reduction=reduction, **options)(y_true, y_pred, sample_weight), y_pred
+    carrying `mask` as its Keras mask (as oracle.keras's)."""
+    if mask is not None:
+        y_pred = keras.ops.copy(y_pred)
+        keras.src.backend.set_keras_mask(y_pred, mask)
+    loss_class = getattr(keras.losses, "".join(word.title() for word in loss.split("_")))
+    return loss_class(reduction=reduction, **options)(y_true, y_pred, sample_weight=sample_weight)
+
+
+PIPELINES = {f.__name__: f for f in (softmax_then_categorical_crossentropy, sigmoid_then_binary_crossentropy,
+                                     reduced_loss)}
 
 
 def _compile(loss: str, wrt: tuple[str, ...], fixed: dict) -> tuple[object, object]:

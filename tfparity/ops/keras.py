@@ -175,7 +175,8 @@ SMOOTHING_LAST_AXIS = KnownDivergence(
          "of the last axis, whatever `axis` says: with axis=0 on [2, 3] logits Keras moves labels "
          "toward 1/3 where the class axis holds 2. impl smooths toward 1 / (the classes along axis).",
     dtypes=ALL,
-    checks=frozenset({"value", "vjp_y_pred", "vjp_y_true"}),
+    # a loss class's weights' gradients are the losses (tfparity.ops.keras_reductions)
+    checks=frozenset({"value", "vjp_y_pred", "vjp_y_true", "vjp_sample_weight"}),
     where=lambda case, inputs: np.shape(inputs["y_pred"])[case.class_axis] != np.shape(inputs["y_pred"])[-1],
     evidence=(Evidence("value", {"y_true": np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 1.0]]),
                                  "y_pred": np.zeros((2, 3)), "from_logits": True, "label_smoothing": 0.3,
