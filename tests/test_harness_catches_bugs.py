@@ -15,7 +15,7 @@ from hypothesis import find, settings
 import impl
 from impl._tensors import class_axis, float_tensor, same_dtype, widen
 from tfparity.check import run_case
-from tfparity.opdb import SIGMOID_CE, SOFTMAX, SOFTMAX_CE, WEIGHTED_CE
+from tfparity.opdb import BY_NAME, SIGMOID_CE, SOFTMAX, SOFTMAX_CE, WEIGHTED_CE
 from tfparity.strategies import cases
 
 
@@ -57,6 +57,19 @@ def softmax_ce_vjp_without_label_gradient(cotangent, labels, logits, axis=-1):
     return grads | {"labels": np.zeros_like(grads["labels"])}
 
 
+def reduced_loss_mean_over_every_sample(y_true, y_pred, sample_weight=None, mask=None, **options):
+    """sum_over_batch_size dividing by every sample, masked ones too (the mean Keras 2 took)."""
+    kept = np.ones(np.shape(sample_weight), bool) if mask is None else np.asarray(mask, bool)
+    weight = np.asarray(sample_weight) * kept
+    masked = impl.reduced_loss(y_true, y_pred, weight, None, **options | {"reduction": "sum"})
+    return (widen(masked) / max(kept.size, 1)).astype(np.float32)
+
+
+def reduced_loss_in_input_dtype(y_true, y_pred, sample_weight=None, mask=None, **options):
+    """A loss class that computes in its inputs' dtype (float16 losses), not in float32."""
+    return impl.reduced_loss(y_true, y_pred, sample_weight, mask, **options).astype(np.asarray(y_pred).dtype)
+
+
 MUTANTS = {
     "softmax without the max shift": (SOFTMAX, candidate(softmax=softmax_without_max_shift)),
     "softmax with seed 000's default axis": (SOFTMAX, candidate(softmax=softmax_first_non_singleton_axis)),
@@ -66,6 +79,10 @@ MUTANTS = {
         WEIGHTED_CE, candidate(weighted_cross_entropy_with_logits_vjp=weighted_ce_vjp_dropping_pos_weight_term)),
     "softmax CE without a labels gradient": (
         SOFTMAX_CE, candidate(softmax_cross_entropy_with_logits_vjp=softmax_ce_vjp_without_label_gradient)),
+    "a loss class's mean over masked samples too": (
+        BY_NAME["reduced_loss:logits_sum_over_batch_size"], candidate(reduced_loss=reduced_loss_mean_over_every_sample)),
+    "a loss class computing in its inputs' dtype": (
+        BY_NAME["reduced_loss:logits_sum"], candidate(reduced_loss=reduced_loss_in_input_dtype)),
 }
 
 

@@ -105,3 +105,32 @@ def test_the_oracle_passes_options_to_keras(name):
     p = np.array([[0.2, 0.5, 0.3]], np.float32)
     assert not np.allclose(oracle.keras.value(name, y_true=y, y_pred=p),
                            oracle.keras.value(name, y_true=y, y_pred=p, from_logits=True))
+
+
+LOG4 = np.log(4.0)  # the loss of zero logits over four classes, whatever the label
+
+
+@pytest.mark.parametrize("reduction, want", [
+    ("none", np.array([1.0, 0.0, 0.0, 0.5]) * LOG4),  # the weights, masked
+    ("sum", 1.5 * LOG4),
+    ("sum_over_batch_size", 1.5 * LOG4 / 3),  # over the three unmasked samples
+    ("mean_with_sample_weight", LOG4),  # over the unmasked weights' sum, 1.5
+])
+@pytest.mark.parametrize("side", ["impl", "tf"])
+def test_a_loss_class_reduces_as_documented(reduction, want, side):
+    """Written from Keras's documentation, not from either side: zero logits, weights [1, 0, 2, .5],
+    the third sample masked; float16 inputs give a float32 loss (the class's dtype)."""
+    kwargs = {"y_true": np.eye(4, dtype=np.float16), "y_pred": np.zeros((4, 4), np.float16),
+              "sample_weight": np.array([1.0, 0.0, 2.0, 0.5], np.float32), "mask": np.array([True, True, False, True]),
+              "loss": "categorical_crossentropy", "reduction": reduction, "from_logits": True}
+    got = impl.reduced_loss(**kwargs) if side == "impl" else oracle.keras.value("reduced_loss", **kwargs)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=2 * np.finfo(np.float32).eps)
+
+
+def test_impl_rejects_what_a_loss_class_rejects():
+    with pytest.raises(impl.InvalidArgumentError, match="reduction"):
+        impl.reduced_loss(np.eye(2), np.zeros((2, 2)), loss="categorical_crossentropy", reduction="mean_of_squares")
+    with pytest.raises(impl.InvalidArgumentError, match="do not broadcast"):
+        impl.reduced_loss(np.eye(2)[[0, 1, 0]].reshape(3, 1, 2).repeat(4, 1), np.zeros((3, 4, 2)), np.ones(3),
+                          loss="categorical_crossentropy", reduction="sum")

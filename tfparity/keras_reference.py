@@ -189,6 +189,8 @@ def _reduced(options: Mapping[str, object], a: Arithmetic, check: str, inputs, a
         labels = np.asarray(inputs["y_true"])
         kept = kept & ((labels[..., 0] if labels.ndim == values.ndim + 1 else labels) != per["ignore_class"])
     weight = np.ones(values.shape) if inputs.get("sample_weight") is None else np.asarray(inputs["sample_weight"], np.float32)
+    if weight.ndim == values.ndim + 1 and weight.shape[-1:] == (1,):  # [N, T, 1] weights on [N, T] losses
+        weight = weight[..., 0]
     w = np.where(kept, a.number(weight), 0)
     weighted = _zero_where_weightless(w, values)
     unreduced = reduction == "none" or values.shape == (0,)
