@@ -6,6 +6,12 @@ impl never imports TensorFlow.
 """
 
 from impl.activations import (
+    keras_log_softmax,
+    keras_log_softmax_vjp,
+    keras_softmax,
+    keras_softmax_layer,
+    keras_softmax_layer_vjp,
+    keras_softmax_vjp,
     log_softmax,
     log_softmax_vjp,
     sigmoid,
@@ -52,6 +58,12 @@ __all__ = [
     "categorical_crossentropy_vjp",
     "categorical_focal_crossentropy",
     "categorical_focal_crossentropy_vjp",
+    "keras_log_softmax",
+    "keras_log_softmax_vjp",
+    "keras_softmax",
+    "keras_softmax_layer",
+    "keras_softmax_layer_vjp",
+    "keras_softmax_vjp",
     "log_softmax",
     "log_softmax_vjp",
     "reduced_loss",

@@ -42,6 +42,23 @@ def sigmoid_then_binary_crossentropy(y_true, logits, axis=-1):
 PIPELINES = {f.__name__: f for f in (softmax_then_categorical_crossentropy, sigmoid_then_binary_crossentropy)}
 
 
+def keras_softmax(x, axis=-1):
+    """keras.activations.softmax: over every axis (None) or a tuple's axes jointly."""
+    return keras.activations.softmax(x, axis=axis)
+
+
+def keras_log_softmax(x, axis=-1):
+    return keras.activations.log_softmax(x, axis=axis)
+
+
+def keras_softmax_layer(inputs, mask=None, axis=-1):
+    """keras.layers.Softmax(axis)(inputs, mask=mask)."""
+    return keras.layers.Softmax(axis=axis)(inputs, mask=mask)
+
+
+ACTIVATIONS = {f.__name__: f for f in (keras_softmax, keras_log_softmax, keras_softmax_layer)}
+
+
 def _loss_class(loss: str) -> type:
     """keras.losses.CategoricalCrossentropy for "categorical_crossentropy", and so on."""
     return getattr(keras.losses, "".join(word.title() for word in loss.split("_")))
@@ -59,7 +76,9 @@ def reduced_loss(y_true, y_pred, sample_weight=None, mask=None, *, loss, reducti
 @functools.cache
 def _loss(name: str) -> Callable:
     """keras.losses.<name> (a pipeline, or a loss class called), as a function of tensors by keyword."""
-    return reduced_loss if name == "reduced_loss" else PIPELINES.get(name) or getattr(keras.losses, name)
+    if name == "reduced_loss":
+        return reduced_loss
+    return PIPELINES.get(name) or ACTIVATIONS.get(name) or getattr(keras.losses, name)
 
 
 def value(name: str, **kwargs: object):
@@ -74,5 +93,7 @@ def gradients(name: str, kwargs: dict[str, object]) -> tuple[str, ...]:
     """The inputs a loss has gradients for: its prediction, float labels, and sample weights."""
     if name == "reduced_loss":
         return gradients(kwargs["loss"], {}) + (("sample_weight",) if kwargs.get("sample_weight") is not None else ())
+    if name in ACTIVATIONS:
+        return ("inputs",) if name == "keras_softmax_layer" else ("x",)
     prediction = "logits" if name in PIPELINES else "y_pred"
     return (prediction, "y_true") if name != "sparse_categorical_crossentropy" else (prediction,)

@@ -27,9 +27,11 @@ def test_no_tolerance_loosens_and_each_gives_its_measurement(record):
             tolerance = record.tolerance(check, dtype)
             ulp, abs_eps = CEILINGS[record.name][table][dtype]
             assert tolerance.ulp <= ulp and tolerance.abs_eps <= abs_eps, (record.name, table, dtype, tolerance)
-            # the floor is at most one ULP of the dtype TF computes in (a loss class: float32's)
-            floor = tolerance.floor * float(ml_dtypes.finfo(dtype).eps / ml_dtypes.finfo(tolerance.computes_in or dtype).eps)
-            assert "measured" in tolerance.reason and floor <= 1
+            # the floor is one ULP at most: of the dtype, or of the narrower one TF computes in (a
+            # Keras class's float64 gradients carry float32's rounding)
+            eps = ml_dtypes.finfo(dtype).eps
+            limit = max(1.0, float(ml_dtypes.finfo(tolerance.computes_in or dtype).eps / eps))
+            assert "measured" in tolerance.reason and tolerance.floor <= limit
 
 
 EVIDENCE = pd.read_csv(Path(__file__).with_name("tolerance_evidence.csv"))

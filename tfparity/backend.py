@@ -155,5 +155,11 @@ def on_kernel(op: str, kernel: str) -> When:
                 lambda backend, dtype: backend.kernel(op, dtype) == kernel)
 
 
+def computed_in(dtype: str, when: When) -> When:
+    """`when`, asked of `dtype` whatever the case's (a Keras layer computes in float32)."""
+    return When(f"{when.what.replace('the dtype', dtype)} (the case computed in {dtype})",
+                lambda backend, _: when.holds(backend, dtype))
+
+
 def flushes_subnormals() -> When:
     return When("TF flushes subnormal results in the dtype", lambda backend, dtype: backend.flushes(dtype))

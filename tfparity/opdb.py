@@ -13,6 +13,7 @@ from tfparity.ops.activations import LOG_SOFTMAX, SIGMOID, SOFTMAX
 from tfparity.ops.binary_losses import SIGMOID_CE, WEIGHTED_CE
 from tfparity.ops.class_losses import SOFTMAX_CE, SPARSE_CE
 from tfparity.ops.keras import KERAS_RECORDS as KERAS_LOSS_RECORDS
+from tfparity.ops.keras_activations import ACTIVATION_RECORDS
 from tfparity.ops.keras_reductions import REDUCTION_RECORDS
 from tfparity.records import OpRecord
 
@@ -22,7 +23,7 @@ __all__ = ["BY_NAME", "KERAS_RECORDS", "LOG_SOFTMAX", "NN_RECORDS", "RECORDS", "
 # tf.nn's ops
 NN_RECORDS: tuple[OpRecord, ...] = (SOFTMAX, LOG_SOFTMAX, SIGMOID, SOFTMAX_CE, SPARSE_CE, SIGMOID_CE, WEIGHTED_CE)
 # Keras 3's cross-entropy losses on its TensorFlow backend, one record per loss and variant, then
-# its loss classes called, one record per reduction
-KERAS_RECORDS: tuple[OpRecord, ...] = KERAS_LOSS_RECORDS + REDUCTION_RECORDS
+# its loss classes called, one record per reduction, and its softmax over several axes and masked
+KERAS_RECORDS: tuple[OpRecord, ...] = KERAS_LOSS_RECORDS + REDUCTION_RECORDS + ACTIVATION_RECORDS
 RECORDS: tuple[OpRecord, ...] = NN_RECORDS + KERAS_RECORDS
 BY_NAME = {record.name: record for record in RECORDS}

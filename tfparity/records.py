@@ -25,7 +25,7 @@ Inputs = dict[str, np.ndarray]
 Scales = Callable[[Inputs, int | None, np.ndarray | None], dict[str, np.ndarray]]
 Mask = np.ndarray | bool
 ERROR_PREFIX = "error:"
-PRIMARY = ("logits", "x", "y_pred")  # the input whose shape and dtype name a case
+PRIMARY = ("logits", "x", "y_pred", "inputs")  # the input whose shape and dtype name a case
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ the tolerance tables and the error inputs written as users call tf.nn."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 
@@ -69,6 +70,28 @@ def measured(a: float, f16: str, bf16: str, f32: str, f64: str, f32_ulp: float =
         table[dtype] = Tolerance(f32_ulp if dtype == "float32" else 2, abs_eps,
                                  f"{TERMS_REASON.format(a=abs_eps)} measured worst {note}.{tightened}")
     return table
+
+
+# float64 inputs a Keras class casts to float32 (floatx): their results carry float32's rounding
+F32_IN_F64 = float(np.finfo(np.float32).eps / np.finfo(np.float64).eps)
+
+
+def held_in_float32(table: Mapping[str, Tolerance], every: Tolerance | None = None,
+                    returns_float32: bool = False) -> dict[str, Tolerance]:
+    """A tolerance table for a Keras class that computes in float32 whatever its inputs' dtype
+    (`computes_in`: TF flushes as float32 does): `every` (default: the table's own) per dtype. A
+    result in float32 for every dtype (`returns_float32`: a value) is judged in float32's units; a
+    float64 result carrying float32's rounding (a gradient cast back) gets the float32 entry in
+    float64's units (2^29 eps per float32 eps), its accuracy floor and flush floor float32's."""
+    out = {dtype: replace(every or table[dtype], computes_in="float32") for dtype in DTYPES}
+    if returns_float32:
+        return out
+    f32, reason = every or table["float32"], (every or table["float64"]).reason
+    out["float64"] = Tolerance(f32.ulp * F32_IN_F64, f32.abs_eps * F32_IN_F64,
+                               f"{reason} Computed in float32: held at float32's eps ({F32_IN_F64:g} float64 "
+                               "eps), the candidate's accuracy within a float32 ULP of TF's, float32's flush floor.",
+                               floor=F32_IN_F64, computes_in="float32")
+    return out
 
 
 def convention(name: str, tf_raises: bool = False, **kwargs: object) -> ErrorInput:

@@ -18,15 +18,12 @@ import numpy as np
 import impl.reduction
 import oracle.keras
 from tfparity import inputs as gen
-from tfparity.compare import Tolerance
 from tfparity.keras_reference import keras_wide, references
 from tfparity.ops import keras as losses
-from tfparity.ops.common import ALL, TRACED, measured
+from tfparity.ops.common import ALL, TRACED, held_in_float32, measured
 from tfparity.records import ErrorInput, Evidence, Inputs, KnownDivergence, OpRecord
 
 FLOATX = np.float32  # the dtype a loss class computes in: keras.config.floatx()
-# float64 inputs are computed in float32: their checks are held at float32's eps, in float64's units
-F32_IN_F64 = float(np.finfo(np.float32).eps / np.finfo(np.float64).eps)
 
 
 def _floatx(inputs: Inputs) -> Inputs:
@@ -136,12 +133,8 @@ STATIC_SHAPE_RULES = KnownDivergence(
 def _tolerances(variant: str) -> tuple[dict, dict]:
     """2 ULP or 2 eps x scale, float32's (the class computes in float32: a value is float32 for
     every input dtype, and float64 inputs' gradients carry float32's rounding)."""
-    value = measured(2, **_notes(variant, "value"))
     vjp = measured(2, **_notes(variant, "vjp"))
-    reason = (f"{vjp['float64'].reason} Computed in float32: held at float32's eps ({F32_IN_F64:g} float64 "
-              "eps), the candidate's accuracy within a float32 ULP of TF's, float32's flush floor.")
-    vjp["float64"] = Tolerance(2 * F32_IN_F64, 2 * F32_IN_F64, reason, floor=F32_IN_F64, computes_in="float32")
-    return value, vjp
+    return held_in_float32(measured(2, **_notes(variant, "value")), returns_float32=True), held_in_float32(vjp)
 
 
 def _errors(build: Callable[[tuple, tuple, np.dtype], dict]) -> tuple[ErrorInput, ...]:
