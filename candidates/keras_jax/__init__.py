@@ -161,7 +161,8 @@ def _call(loss: str, wrt: tuple[str, ...], cotangent: object, kwargs: dict[str, 
 
 
 # the inputs each loss is differentiated for: integer labels have no gradient
-WRT = {"sparse_categorical_crossentropy": ("y_pred",), "softmax_then_categorical_crossentropy": ("logits", "y_true"),
+WRT = {"keras_softmax": ("x",), "keras_log_softmax": ("x",), "keras_softmax_layer": ("inputs",),
+       "sparse_categorical_crossentropy": ("y_pred",), "softmax_then_categorical_crossentropy": ("logits", "y_true"),
        "sigmoid_then_binary_crossentropy": ("logits", "y_true")}
 BOTH = ("y_pred", "y_true")
 
@@ -280,3 +281,31 @@ def sigmoid_then_binary_crossentropy(y_true: object, logits: object, axis: int =
 def sigmoid_then_binary_crossentropy_vjp(cotangent: object, y_true: object, logits: object,
                                          axis: int = -1) -> dict[str, np.ndarray]:
     return _vjp("sigmoid_then_binary_crossentropy", cotangent, y_true=y_true, logits=logits, axis=axis)
+
+
+def keras_softmax(x: object, axis: int | tuple[int, ...] | None = -1) -> np.ndarray:
+    """keras.activations.softmax, over every axis (None) or a tuple's axes jointly."""
+    return _value("keras_softmax", x=x, axis=axis)
+
+
+def keras_softmax_vjp(cotangent: object, x: object, axis: int | tuple[int, ...] | None = -1) -> dict[str, np.ndarray]:
+    return _vjp("keras_softmax", cotangent, x=x, axis=axis)
+
+
+def keras_log_softmax(x: object, axis: int | tuple[int, ...] | None = -1) -> np.ndarray:
+    return _value("keras_log_softmax", x=x, axis=axis)
+
+
+def keras_log_softmax_vjp(cotangent: object, x: object,
+                          axis: int | tuple[int, ...] | None = -1) -> dict[str, np.ndarray]:
+    return _vjp("keras_log_softmax", cotangent, x=x, axis=axis)
+
+
+def keras_softmax_layer(inputs: object, mask: object = None, axis: int = -1) -> np.ndarray:
+    """keras.layers.Softmax(axis)(inputs, mask=mask)."""
+    return _value("keras_softmax_layer", inputs=inputs, mask=mask, axis=axis)
+
+
+def keras_softmax_layer_vjp(cotangent: object, inputs: object, mask: object = None,
+                            axis: int = -1) -> dict[str, np.ndarray]:
+    return _vjp("keras_softmax_layer", cotangent, inputs=inputs, mask=mask, axis=axis)

@@ -63,8 +63,20 @@ def reduced_loss(y_true, y_pred, sample_weight=None, mask=None, *, loss, reducti
     return loss_class(reduction=reduction, **options)(y_true, y_pred, sample_weight=sample_weight)
 
 
+def keras_softmax(x, axis=-1):
+    return keras.activations.softmax(x, axis=axis)
+
+
+def keras_log_softmax(x, axis=-1):
+    return keras.activations.log_softmax(x, axis=axis)
+
+
+def keras_softmax_layer(inputs, mask=None, axis=-1):
+    return keras.layers.Softmax(axis=axis)(inputs, mask=mask)
+
+
 PIPELINES = {f.__name__: f for f in (softmax_then_categorical_crossentropy, sigmoid_then_binary_crossentropy,
-                                     reduced_loss)}
+                                     reduced_loss, keras_softmax, keras_log_softmax, keras_softmax_layer)}
 
 
 def _compile(loss: str, wrt: tuple[str, ...], fixed: dict) -> tuple[object, object]:
