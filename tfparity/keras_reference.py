@@ -201,7 +201,9 @@ def _reduced(options: Mapping[str, object], a: Arithmetic, check: str, inputs, a
     mean = 0 if unreduced or divisor == 0 else weighted.sum() / divisor
     if check == "value":
         return weighted if unreduced else np.asarray(mean)
-    slope = np.asarray(g, np.float64) * (1.0 if unreduced else (0.0 if divisor == 0 else 1.0 / float(divisor)))
+    # the cotangent of the class's float32 loss, as TF takes it
+    slope = np.asarray(g).astype(np.float32).astype(np.float64) * (
+        1.0 if unreduced else (0.0 if divisor == 0 else 1.0 / float(divisor)))
     if check == "vjp_sample_weight":
         return np.where(kept, slope * (values - (mean if reduction == "mean_with_sample_weight" else 0)), 0)
     per_sample = np.broadcast_to(slope * np.where(kept, weight, 0.0), values.shape)

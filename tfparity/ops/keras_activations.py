@@ -196,20 +196,25 @@ def _masked_out(inputs: Inputs) -> Inputs:
     return {"logits": np.where(_kept(inputs), x, -np.inf)}
 
 
+def _float32(g: np.ndarray | None) -> np.ndarray | None:
+    """The cotangent of the layer's float32 output, as TF takes it."""
+    return None if g is None else np.asarray(g).astype(np.float32)
+
+
 def _layer_exact(check: str, inputs: Inputs, axis, g, index):
     if not _kept(inputs)[index]:
         return mpf(0)
-    return exact.softmax(check.replace("vjp_inputs", "vjp_logits"), _masked_out(inputs), axis, g, index)
+    return exact.softmax(check.replace("vjp_inputs", "vjp_logits"), _masked_out(inputs), axis, _float32(g), index)
 
 
 def _layer_wide(check: str, inputs: Inputs, axis, g) -> np.ndarray:
-    out = wide.softmax(check.replace("vjp_inputs", "vjp_logits"), _masked_out(inputs), axis, g)
+    out = wide.softmax(check.replace("vjp_inputs", "vjp_logits"), _masked_out(inputs), axis, _float32(g))
     return np.where(_kept(inputs), out, 0)
 
 
 def _layer_scales(inputs: Inputs, axis: int | None, g: np.ndarray | None) -> dict[str, np.ndarray]:
     with np.errstate(all="ignore"):
-        sizes = nn_scales.softmax_scales(_masked_out(inputs), axis, g)
+        sizes = nn_scales.softmax_scales(_masked_out(inputs), axis, _float32(g))
     return {name.replace("logits", "inputs"): np.where(_kept(inputs), np.nan_to_num(size), 0.0)
             for name, size in sizes.items()}
 
