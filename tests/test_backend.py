@@ -188,3 +188,28 @@ def test_sweep_passes_where_float16_softmax_takes_the_float32_path():
         assert {"softmax_onednn_rank_limit", "softmax_nonfinite_row_partial_nan"} <= {k for r in results for k in r.known}
         unconditioned = [r for case in sweep(simulated, "float16") for r in run_case(simulated, case, impl, here)]
         assert any(not r.passed for r in unconditioned), "on the probed float16 path these must fail"
+
+
+@pytest.mark.parametrize("backend, explained", [(HALF_ON_EIGEN, True), (NO_ONEDNN, False), (XLA_MODE, False)])
+def test_the_softmax_layer_takes_float32s_kernel_whatever_its_inputs_dtype(backend, explained):
+    """keras.layers.Softmax computes float16 inputs in float32: where float32's softmax runs on
+    oneDNN (float16's on Eigen) its rank limit holds for float16 inputs too, and nowhere else."""
+    from tfparity.ops.keras_activations import KERAS_SOFTMAX_LAYER
+
+    x, keep = np.ones((1, 1, 1, 1, 2, 3), np.float16), np.ones((1, 1, 1, 1, 2, 3), bool)
+    case = Case(KERAS_SOFTMAX_LAYER.name, "float16", x.shape, -1)
+    verdict = judge(KERAS_SOFTMAX_LAYER, case, "value", {"inputs": x, "mask": keep},
+                    Outcome(impl.keras_softmax_layer(x, keep)),
+                    Outcome(error="Aborted", message="Input dims must be <= 5 and >=1"), backend, 0.0)
+    assert verdict.passed == explained and bool(verdict.known) == explained, verdict.describe()
+
+
+@pytest.mark.parametrize("flushed", [("float32",), ()])
+def test_a_class_computing_in_float32_flushes_as_float32_does(flushed):
+    """A Keras loss class's float16 loss is computed in float32: TF's flushing there is float32's."""
+    from tfparity.check import flushes
+    from tfparity.opdb import BY_NAME
+
+    backend = fed({}, flushed=flushed)
+    assert flushes(backend, BY_NAME["reduced_loss:logits_sum"], "value", "float16") == bool(flushed)
+    assert not flushes(backend, SIGMOID, "value", "float16")  # tf.nn's float16 sigmoid: float16's own

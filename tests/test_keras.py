@@ -134,3 +134,20 @@ def test_impl_rejects_what_a_loss_class_rejects():
     with pytest.raises(impl.InvalidArgumentError, match="do not broadcast"):
         impl.reduced_loss(np.eye(2)[[0, 1, 0]].reshape(3, 1, 2).repeat(4, 1), np.zeros((3, 4, 2)), np.ones(3),
                           loss="categorical_crossentropy", reduction="sum")
+
+
+@pytest.mark.parametrize("axes", [None, (0, 1), (-2, -1), (2, 0)])
+def test_joined_axes_move_every_element_and_back(axes):
+    """The merge Keras's softmax makes of several axes, as the engine's records read it."""
+    from tfparity.ops.keras_activations import Joined
+
+    x = np.arange(24).reshape(2, 3, 4)
+    joined = Joined(axes)
+    merged = joined.forward(x)
+    grouped = range(3) if axes is None else [a % 3 for a in axes]
+    assert merged.shape[-1] == int(np.prod([x.shape[a] for a in grouped]))
+    np.testing.assert_array_equal(joined.back(merged, x.shape), x)
+    assert all(merged[joined.index(index, x.shape)] == x[index] for index in np.ndindex(x.shape))
+    # impl joins the same axes: its softmax is tf.nn's over the merged last axis
+    np.testing.assert_allclose(joined.forward(impl.keras_softmax(x.astype(np.float64), axes)),
+                               impl.softmax(merged.astype(np.float64), -1), rtol=1e-15)
