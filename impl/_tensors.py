@@ -29,6 +29,8 @@ _WIDER = {
     # x86's 80-bit long double (64-bit mantissa); where it is plain double this is no wider
     np.dtype(np.float64): np.dtype(np.longdouble),
 }
+# keras.config.floatx(): the dtype Keras's loss classes and layers compute in by default
+FLOATX = np.dtype("float32")
 _PYTHON_DEFAULTS = {np.dtype(np.float64): np.float32, np.dtype(np.int64): np.int32}
 
 

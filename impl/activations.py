@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from impl._tensors import class_axis, float_tensor, narrow, widen
+from impl._tensors import FLOATX, class_axis, float_tensor, narrow, widen
 from impl.errors import InvalidArgumentError
 
 
@@ -153,9 +153,6 @@ def _kept(mask: object, x: np.ndarray) -> np.ndarray:
 def _masked_softmax_wide(x: np.ndarray, keep: np.ndarray, axis: int) -> np.ndarray:
     """The softmax of the kept entries of each row along `axis`; 0 where masked (a row with none kept: all 0)."""
     return np.where(keep, softmax_wide(np.where(keep, x, -np.inf), axis), 0.0)
-
-
-FLOATX = np.dtype("float32")  # a Keras layer's compute dtype (its default dtype policy, floatx)
 
 
 def _layer_inputs(inputs: object, mask: object) -> tuple[np.ndarray, np.ndarray, np.dtype]:

@@ -16,10 +16,9 @@ from __future__ import annotations
 import numpy as np
 
 import impl.keras
-from impl._tensors import narrow, sum_to_shape, widen
+from impl._tensors import FLOATX, narrow, sum_to_shape, widen
 from impl.errors import InvalidArgumentError
 
-FLOATX = np.dtype("float32")  # keras.config.floatx(): the dtype a loss class computes in
 REDUCTIONS = ("none", "sum", "sum_over_batch_size", "mean_with_sample_weight")
 
 
@@ -55,21 +54,20 @@ def _inputs(y_true: object, y_pred: object) -> tuple[np.ndarray, np.ndarray, np.
     return y, p, pred.dtype
 
 
-def _weights(values: np.ndarray, sample_weight: object, mask: object, reduction: str,
-             ignored: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray]:
-    """The weights Keras merges from the mask and the sample weights (wide), and the mask that
-    counts: unmasked, unignored samples."""
+def _weights(sample_weight: object, mask: object, reduction: str,
+             ignored: np.ndarray | None) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The weights the mask and `ignore_class` give (None: neither applies), and those merged with
+    the sample weights as Keras merges them (None: no weights at all), wide."""
     keep = None if mask is None else np.asarray(mask, bool)
     if ignored is not None:
         keep = ~ignored if keep is None else keep & ~ignored
-    if keep is None:
-        return (None if sample_weight is None else widen(np.asarray(sample_weight).astype(FLOATX))), np.ones(values.shape, bool)
-    weight = keep.astype(np.float64)
-    if reduction == "sum_over_batch_size":  # each kept sample counts total / kept: the mean is over the kept
-        weight = weight * (keep.size / keep.sum() if keep.sum() else 0.0)
-    if sample_weight is not None:
-        weight = _broadcast_product(weight, widen(np.asarray(sample_weight).astype(FLOATX)), "mask and sample_weight")
-    return weight, keep
+    masked = None if keep is None else keep.astype(np.float64)
+    if masked is not None and reduction == "sum_over_batch_size":  # each kept sample counts total / kept
+        masked = masked * (keep.size / keep.sum() if keep.sum() else 0.0)
+    user = None if sample_weight is None else widen(np.asarray(sample_weight).astype(FLOATX))
+    if masked is None or user is None:
+        return masked, user if masked is None else masked
+    return masked, _broadcast_product(masked, user, "mask and sample_weight")
 
 
 def _ignored(loss: str, y_true: np.ndarray, values: np.ndarray, options: dict[str, object]) -> np.ndarray | None:
@@ -98,22 +96,22 @@ def _wide(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _forward(y_true, y_pred, sample_weight, mask, loss, reduction, options):
     """The inputs as the class takes them (float32), the per-sample losses (computed wide, clipped
-    as float32 holds the bounds, rounded to float32 as the class's `call` returns them), and the
-    merged weights."""
+    as float32 holds the bounds, rounded to float32 as the class's `call` returns them), the mask's
+    weights and the merged weights."""
     if reduction not in REDUCTIONS:
         raise InvalidArgumentError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
     y, p, dtype = _inputs(y_true, y_pred)
     with impl.keras.clipping_as(FLOATX):
         values = widen(narrow(getattr(impl.keras, loss)(*_wide(y, p), **_options(loss, options)), FLOATX))
-    weight, _ = _weights(values, sample_weight, mask, reduction, _ignored(loss, np.asarray(y_true), values, options))
-    return y, p, dtype, values, weight
+    masked, weight = _weights(sample_weight, mask, reduction, _ignored(loss, np.asarray(y_true), values, options))
+    return y, p, dtype, values, masked, weight
 
 
 def reduced_loss(y_true: object, y_pred: object, sample_weight: object = None, mask: object = None, *,
                  loss: str, reduction: str = "sum_over_batch_size", **options: object) -> np.ndarray:
     """`keras.losses.<Loss>(reduction=reduction, **options)(y_true, y_pred, sample_weight)`, with
     `y_pred` carrying `mask` as its Keras mask. The result is float32 (the loss's dtype)."""
-    _, _, _, values, weight = _forward(y_true, y_pred, sample_weight, mask, loss, reduction, options)
+    _, _, _, values, _, weight = _forward(y_true, y_pred, sample_weight, mask, loss, reduction, options)
     weighted = values if weight is None else _broadcast_product(values, weight, "losses and sample_weight")
     with np.errstate(all="ignore"):
         return narrow(np.asarray(_reduce(weighted, weight, reduction)), FLOATX)
@@ -125,7 +123,7 @@ def reduced_loss_vjp(cotangent: object, y_true: object, y_pred: object, sample_w
     """Gradients for y_pred, y_true (float labels) and sample_weight, each in its own dtype: the
     per-sample loss's VJP of the cotangent each sample's weight passes down, and for the weights
     the loss each carries (less the mean, for "mean_with_sample_weight")."""
-    y, p, dtype, values, weight = _forward(y_true, y_pred, sample_weight, mask, loss, reduction, options)
+    y, p, dtype, values, masked, weight = _forward(y_true, y_pred, sample_weight, mask, loss, reduction, options)
     g = widen(np.asarray(cotangent, FLOATX))
     v, w = _same_rank(values, np.ones(values.shape) if weight is None else weight)
     weighted = v * w
@@ -145,16 +143,14 @@ def reduced_loss_vjp(cotangent: object, y_true: object, y_pred: object, sample_w
             out["y_true"] = narrow(widen(grads["y_true"]), np.asarray(y_true).dtype).reshape(np.shape(y_true))
         if sample_weight is not None:
             d_w = per * (v - (reduced if reduction == "mean_with_sample_weight" and weighted.shape != (0,) else 0.0))
-            out["sample_weight"] = _weight_gradient(d_w, values, sample_weight, mask, reduction, loss, y_true, options)
+            out["sample_weight"] = _weight_gradient(d_w, masked, sample_weight)
     return out
 
 
-def _weight_gradient(d_merged: np.ndarray, values: np.ndarray, sample_weight: object, mask: object, reduction: str,
-                     loss: str, y_true: object, options: dict[str, object]) -> np.ndarray:
+def _weight_gradient(d_merged: np.ndarray, masked: np.ndarray | None, sample_weight: object) -> np.ndarray:
     """The gradient for the user's sample weights: through the mask's weights they are multiplied by."""
     user = np.asarray(sample_weight)
-    keep, _ = _weights(values, None, mask, reduction, _ignored(loss, np.asarray(y_true), values, options))
-    d_user = d_merged if keep is None else _broadcast_product(d_merged, keep, "mask and sample_weight")
+    d_user = d_merged if masked is None else _broadcast_product(d_merged, masked, "mask and sample_weight")
     d_user, shaped = _same_rank(d_user, widen(user.astype(FLOATX)))
     return narrow(sum_to_shape(np.broadcast_to(d_user, np.broadcast_shapes(d_user.shape, shaped.shape)),
                                shaped.shape).reshape(user.shape), user.dtype)

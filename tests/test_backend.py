@@ -207,9 +207,8 @@ def test_the_softmax_layer_takes_float32s_kernel_whatever_its_inputs_dtype(backe
 @pytest.mark.parametrize("flushed", [("float32",), ()])
 def test_a_class_computing_in_float32_flushes_as_float32_does(flushed):
     """A Keras loss class's float16 loss is computed in float32: TF's flushing there is float32's."""
-    from tfparity.check import flushes
     from tfparity.opdb import BY_NAME
 
     backend = fed({}, flushed=flushed)
-    assert flushes(backend, BY_NAME["reduced_loss:logits_sum"], "value", "float16") == bool(flushed)
-    assert not flushes(backend, SIGMOID, "value", "float16")  # tf.nn's float16 sigmoid: float16's own
+    assert BY_NAME["reduced_loss:logits_sum"].flushes(backend, "value", "float16") == bool(flushed)
+    assert not SIGMOID.flushes(backend, "value", "float16")  # tf.nn's float16 sigmoid: float16's own

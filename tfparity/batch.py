@@ -32,7 +32,6 @@ from tfparity.check import (
     Outcome,
     departs,
     explained_mask,
-    flushes,
     for_candidate,
     for_check,
     judge_raised,
@@ -263,7 +262,7 @@ def _judge_raised(record: OpRecord, cases: list[Case], check: str, keep: list[in
         details = dict(zip(excuse, meets_exact(record, ex, got, np.ones(got.shape, bool), own,
                                                record.tolerance(check, cases[0].dtype), scale,
                                                _own_scale(own_scales, check, stacked, shape, at),
-                                               flushes(backend, record, check, cases[0].dtype)), strict=True))
+                                               record.flushes(backend, check, cases[0].dtype)), strict=True))
     for i, (b, (result, _)) in enumerate(zip(keep, verdicts, strict=True)):
         yield b, replace(result, detail=details.get(i, result.detail), path=BATCH)
 
@@ -284,7 +283,7 @@ def _judge_batch(record: OpRecord, cases: list[Case], check: str, keep: list[int
     limit = spread.measure(record, cases[0].dtype, backend)[check]
     row = {"path": ALONE} if alone else {"path": BATCH, "batch_spread": limit.parity, "batch_spread_ulp": limit.ulp}
     verdicts, headroom = judge_values(record, [cases[b] for b in keep], check, got, want, masks, ex, scale,
-                                      flushes(backend, record, check, cases[0].dtype), own_scale=own_scale, **row)
+                                      record.flushes(backend, check, cases[0].dtype), own_scale=own_scale, **row)
     for i, (b, result) in enumerate(zip(keep, verdicts, strict=True)):
         stands = result.verdict == "pass" and (alone or limit.zero or (
             result.comparison.budget_used + limit.parity <= 1 and headroom[i] >= limit.accuracy))

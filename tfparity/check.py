@@ -181,13 +181,7 @@ def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcom
     scale = as_scale(scale, want.shape)
     ex = exact_of(record.exact, record.wide, check, inputs, axis, cotangent, want.dtype, scale)
     return judge_values(record, [case], check, got[None], want[None], masks, ex, scale[None],
-                        flushes(backend, record, check, case.dtype), own_scale=_one_case(own_scale, want.shape))[0][0]
-
-
-def flushes(backend: Backend, record: OpRecord, check: str, dtype: str) -> bool:
-    """Whether TF flushes subnormals where it computes the check: in the dtype, or the narrower one
-    its tolerance says TF computes in (a Keras class: float32)."""
-    return backend.flushes(record.tolerance(check, dtype).computes_in or dtype)
+                        record.flushes(backend, check, case.dtype), own_scale=_one_case(own_scale, want.shape))[0][0]
 
 
 def _meets_exact(record: OpRecord, result: CheckResult, inputs: Inputs, mine: Outcome, backend: Backend,
@@ -200,7 +194,7 @@ def _meets_exact(record: OpRecord, result: CheckResult, inputs: Inputs, mine: Ou
                   got.dtype, scale)
     own = [(name, mask[None]) for name, mask in departs(record, result.case, result.check, inputs, got.shape, backend)]
     detail = meets_exact(record, ex, got[None], np.ones((1, *got.shape), bool), own, result.tolerance, scale[None],
-                         _one_case(own_scale, got.shape), flushes(backend, record, result.check, result.case.dtype))
+                         _one_case(own_scale, got.shape), record.flushes(backend, result.check, result.case.dtype))
     return replace(result, detail=detail[0])
 
 

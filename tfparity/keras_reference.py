@@ -173,6 +173,16 @@ def _finite(*arrays: np.ndarray) -> bool:
     return all(np.isfinite(np.asarray(a, np.float64)).all() for a in arrays if a is not None)
 
 
+def kept_samples(loss: str, options: Mapping[str, object], inputs, shape: tuple[int, ...]) -> np.ndarray:
+    """The samples (of per-sample losses of `shape`) a loss class keeps: its mask's, less the rows
+    sparse_categorical_crossentropy's `ignore_class` marks."""
+    kept = np.ones(shape, bool) if inputs.get("mask") is None else np.asarray(inputs["mask"], bool)
+    if loss == "sparse_categorical_crossentropy" and options.get("ignore_class") is not None:
+        labels = np.asarray(inputs["y_true"])
+        kept = kept & ((labels[..., 0] if labels.ndim == len(shape) + 1 else labels) != options["ignore_class"])
+    return kept
+
+
 def _reduced(options: Mapping[str, object], a: Arithmetic, check: str, inputs, axis, g):
     """`check` of a loss class called (`reduced_loss`): the loss of the inputs in float32 (the
     class's dtype) per sample, rounded to float32 as the class's `call` returns it, weighted by the sample weights where the mask and `ignore_class`
@@ -184,10 +194,7 @@ def _reduced(options: Mapping[str, object], a: Arithmetic, check: str, inputs, a
     floatx = {name: np.asarray(inputs[name]).astype(np.float32) for name in ("y_true", "y_pred")}
     # the losses the class's `call` returns, float32 numbers, which the reduction then takes exactly
     values = a.number(np.asarray(_compute(loss, per, a, "value", floatx, axis, None), np.float64).astype(np.float32))
-    kept = np.ones(values.shape, bool) if inputs.get("mask") is None else np.asarray(inputs["mask"], bool)
-    if loss == "sparse_categorical_crossentropy" and per.get("ignore_class") is not None:
-        labels = np.asarray(inputs["y_true"])
-        kept = kept & ((labels[..., 0] if labels.ndim == values.ndim + 1 else labels) != per["ignore_class"])
+    kept = kept_samples(loss, per, inputs, values.shape)
     weight = np.ones(values.shape) if inputs.get("sample_weight") is None else np.asarray(inputs["sample_weight"], np.float32)
     if weight.ndim == values.ndim + 1 and weight.shape[-1:] == (1,):  # [N, T, 1] weights on [N, T] losses
         weight = weight[..., 0]

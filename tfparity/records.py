@@ -244,6 +244,11 @@ class OpRecord:
     def tolerance(self, check: str, dtype: str) -> Tolerance:
         return (self.value_tolerance if check == "value" else self.vjp_tolerance)[dtype]
 
+    def flushes(self, backend: Backend, check: str, dtype: str) -> bool:
+        """Whether TF flushes subnormals where it computes the check: in the dtype, or the narrower
+        one its tolerance says TF computes in (a Keras class: float32)."""
+        return backend.flushes(self.tolerance(check, dtype).computes_in or dtype)
+
     def divergences_for(self, case: Case, check: str, backend: Backend) -> list[KnownDivergence]:
         """The divergences that may explain `check` of `case` on `backend`."""
         return [d for d in self.divergences if check in d.checks and d.applies(backend, case.dtype)]

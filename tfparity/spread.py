@@ -103,7 +103,7 @@ def _apart(record: OpRecord, case: Case, check: str, moved: np.ndarray, single: 
     """(parity share, accuracy slacks, ULPs, elements differing, elements) between two TF answers."""
     tolerance = record.tolerance(check, case.dtype)
     scale = as_scale(scale, single.shape)
-    comparison = compare(moved, single, tolerance, scale, flush=backend.flushes(tolerance.computes_in or case.dtype))
+    comparison = compare(moved, single, tolerance, scale, flush=record.flushes(backend, check, case.dtype))
     a, b = moved.astype(np.float64), single.astype(np.float64)
     finite = np.isfinite(a) & np.isfinite(b)
     slack = tolerance.floor * spacing_of(b, single.dtype).astype(np.float64) + ABS_SHARE * tolerance.atol(single.dtype) * scale

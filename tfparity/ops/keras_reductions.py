@@ -18,7 +18,7 @@ import numpy as np
 import impl.reduction
 import oracle.keras
 from tfparity import inputs as gen
-from tfparity.keras_reference import keras_wide, references
+from tfparity.keras_reference import kept_samples, keras_wide, references
 from tfparity.ops import keras as losses
 from tfparity.ops.common import ALL, TRACED, held_in_float32, measured
 from tfparity.records import ErrorInput, Evidence, Inputs, KnownDivergence, OpRecord
@@ -32,15 +32,6 @@ def _floatx(inputs: Inputs) -> Inputs:
             else np.asarray(inputs[name]) for name in ("y_true", "y_pred")}
 
 
-def _kept(loss: str, options: Mapping[str, object], inputs: Inputs, shape: tuple[int, ...]) -> np.ndarray:
-    """The samples the mask and `ignore_class` keep."""
-    kept = np.asarray(inputs["mask"], bool)
-    if loss == "sparse_categorical_crossentropy" and options.get("ignore_class") is not None:
-        labels = np.asarray(inputs["y_true"])
-        kept = kept & ((labels[..., 0] if labels.ndim == len(shape) + 1 else labels) != options["ignore_class"])
-    return kept
-
-
 def _scales(loss: str, reduction: str, options: Mapping[str, object], per_sample: Callable) -> Callable:
     """The loss's per-sample terms (its record's scales, in float32), each times the weight it
     carries into the reduction, plus the reduction's own: the product's rounding (|w v|), the
@@ -48,7 +39,7 @@ def _scales(loss: str, reduction: str, options: Mapping[str, object], per_sample
     def sizes(inputs: Inputs, axis: int, g: np.ndarray | None) -> dict[str, np.ndarray]:
         floatx = _floatx(inputs)
         values = np.abs(np.asarray(keras_wide(loss, options, "value", floatx, axis, None), np.float64))
-        kept = _kept(loss, options, inputs, values.shape)
+        kept = kept_samples(loss, options, inputs, values.shape)
         w = np.where(kept, np.abs(np.asarray(inputs["sample_weight"], np.float64)), 0.0)
         divisor = {"sum_over_batch_size": kept.sum(), "mean_with_sample_weight": w.sum()}.get(reduction, 1.0)
         unreduced = reduction == "none" or values.shape == (0,)
@@ -60,6 +51,7 @@ def _scales(loss: str, reduction: str, options: Mapping[str, object], per_sample
         out = {"value": np.asarray(total + (0.0 if unreduced else np.abs((w * values).sum()) * slope))}
         if g is not None:
             out |= {name: size for name, size in each.items() if name != "value"}
+            # the mean each weight's loss is taken from: its size bounded by the reduced value's scale
             mean = out["value"] if reduction == "mean_with_sample_weight" else 0.0
             out["vjp_sample_weight"] = np.where(kept, g_abs * slope * (each["value"] + values + mean), 0.0)
         return out
