@@ -1,6 +1,7 @@
 """Many cases per TF call: the bulk value fuzzing's engine.
 
-A batch is cases that differ only in their seed. Their inputs are stacked on a new leading axis
+A batch is cases of one dtype, shape, axis and label kind (the fuzz's differ only in their seed,
+the sweep's in their regimes too). Their inputs are stacked on a new leading axis
 and TF runs once (one tape gives every value and VJP); the candidate runs per case, as users
 call it, unless it declares itself batchable (`batchable_candidate`). Each case is then judged on
 its slice, vectorized across the batch.

@@ -17,6 +17,16 @@ def members(case: Case, size: int = SIZE) -> list[Case]:
     return [replace(case, seed=(case.seed + i) % 2**32) for i in range(size)]
 
 
+def signatures(cases: list[Case]) -> list[list[Case]]:
+    """Cases grouped to stack, in their order: one dtype, shape, axis, label kind and broadcast
+    (their regimes and seeds may differ); error inputs each alone."""
+    groups: dict[tuple, list[Case]] = {}
+    for case in cases:
+        key = (case.dtype, case.shape, case.axis, case.labels, case.broadcast) if batchable(case) else (case,)
+        groups.setdefault(key, []).append(case)
+    return list(groups.values())
+
+
 def batchable(case: Case) -> bool:
     """Error inputs keep their exact calls."""
     return not case.regime.startswith(ERROR_PREFIX)

@@ -6,11 +6,10 @@ import itertools
 import zlib
 from collections.abc import Iterator
 
+from tfparity.dtypes import DTYPES
 from tfparity.inputs import Case
 from tfparity.records import OpRecord
-
-# Sides per rank keep every case at a few hundred elements at most.
-MAX_SIDE = {1: 16, 2: 12, 3: 6, 4: 4, 5: 3, 6: 3}
+from tfparity.shapes import pool
 
 
 def axes(record: OpRecord, rank: int) -> tuple[int | None, ...]:
@@ -22,12 +21,29 @@ def stable_seed(*parts: object) -> int:
     return zlib.crc32(repr(parts).encode())
 
 
+def _slots(record: OpRecord, rank: int) -> list[tuple[int, ...]]:
+    """The sweep's shape slots of a rank: its axes; with its label kinds too where the axes are
+    fewer than the pool's shapes, and its regimes where both are. A slot's cases share a shape,
+    so a compiling mode builds one program for the regimes (and label kinds) within it."""
+    layers = [len(axes(record, rank)), len(record.label_kinds) * (2 if record.broadcast_labels else 1),
+              len(record.regimes)]
+    used, size = 0, 1
+    while used < len(layers) and size < len(pool(rank)):
+        size, used = size * layers[used], used + 1
+    return list(itertools.product(*(range(n) for n in layers[:used])))
+
+
 def sweep(record: OpRecord, dtype: str) -> Iterator[Case]:
+    """The sweep's cases; shapes from the pool, the slots of a rank and dtype taking its shapes
+    in turn (the dtype moves the start, so an axis meets other shapes in other dtypes)."""
+    broadcasts = (False, True) if record.broadcast_labels else (False,)
     for rank in range(record.min_rank, record.max_rank + 1):
-        for axis, labels, regime, broadcast in itertools.product(
-            axes(record, rank), record.label_kinds, record.regimes,
-            (False, True) if record.broadcast_labels else (False,),
+        shapes, slots = pool(rank), _slots(record, rank)
+        for (a, axis), (l, (labels, broadcast)), (r, regime) in itertools.product(
+            enumerate(axes(record, rank)), enumerate(itertools.product(record.label_kinds, broadcasts)),
+            enumerate(record.regimes),
         ):
+            slot = slots.index((a, l, r)[:len(slots[0])])
             seed = stable_seed(record.name, dtype, rank, axis, labels, regime, broadcast)
-            sides = [1 + (seed >> (4 * i)) % MAX_SIDE[rank] for i in range(rank)]
-            yield Case(record.name, dtype, tuple(sides), axis, labels, regime, seed, broadcast)
+            yield Case(record.name, dtype, shapes[(slot + DTYPES.index(dtype)) % len(shapes)], axis, labels, regime,
+                       seed, broadcast)

@@ -8,11 +8,11 @@ from hypothesis import strategies as st
 
 from tfparity import profiles
 from tfparity.batch import run_batch
-from tfparity.check import CheckResult, run_case
+from tfparity.check import CheckResult
 from tfparity.describe import describe
 from tfparity.dtypes import DTYPES
 from tfparity.opdb import RECORDS
-from tfparity.stacking import members
+from tfparity.stacking import members, signatures
 from tfparity.strategies import cases
 from tfparity.suite.families import skip_unless_provided
 from tfparity.sweep import sweep
@@ -28,14 +28,15 @@ def _report(failures: list[CheckResult], limit: int = 3) -> str:
 
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
 def test_sweep(record, dtype, candidate, recorder, shard):
-    """Every rank, axis (and default), label kind and value regime, once (those of this shard)."""
+    """Every rank, axis (and default), label kind and value regime, once (those of this shard);
+    the cases of one shape, axis and label kind in one TF call (tfparity.batch)."""
     skip_unless_provided(record, candidate)
     results = []
     held = [case for case in sweep(record, dtype) if shard.holds(case) and profiles.sweeps(case, record.share)]
-    for case in held:
-        checks = run_case(record, case, candidate)
-        recorder.add(checks, source="sweep")
-        results += checks
+    for group in signatures(held):
+        for checks in run_batch(record, group, candidate):
+            recorder.add(checks, source="sweep")
+            results += checks
     failures = [r for r in results if not r.passed]
     assert results or not held, "no check ran"
     assert not failures, _report(failures)

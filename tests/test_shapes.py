@@ -1,0 +1,52 @@
+"""The shape pool: every dimension of every rank meets each side class, the thorough sweep of every
+op covers every class of its ranks, and the sweep's distinct signatures (what a compiling mode
+builds a program for) stay within the budget the pool is for."""
+
+from __future__ import annotations
+
+import pytest
+
+from tfparity import profiles
+from tfparity.dtypes import DTYPES
+from tfparity.opdb import RECORDS
+from tfparity.shapes import SIDES, coverage, pool
+from tfparity.stacking import signatures
+from tfparity.sweep import axes, sweep
+
+LARGEST = {1: 16, 2: 12, 3: 6, 4: 4, 5: 3, 6: 3}  # the sides drawn before the pool: 1 to these
+
+
+def every_class(rank: int) -> set:
+    """The classes that any side from 1 to the rank's largest gives, at every dimension and row."""
+    shapes = [tuple([side] * rank) for side in range(1, LARGEST[rank] + 1)] if rank else [()]
+    return coverage((shape, axis) for shape in shapes for axis in range(max(rank, 1)))
+
+
+@pytest.mark.parametrize("rank", range(7))
+def test_every_dimension_of_the_pool_meets_every_side_class(rank):
+    assert max(SIDES[rank], default=0) == LARGEST.get(rank, 0)
+    assert coverage((shape, axis) for shape in pool(rank) for axis in range(max(rank, 1))) == every_class(rank)
+    assert len(set(pool(rank))) == len(pool(rank))
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r.name)
+def test_the_thorough_sweep_covers_every_class_of_its_ranks(record):
+    profiles.load("thorough")
+    try:
+        cases = [case for dtype in DTYPES for case in sweep(record, dtype) if profiles.sweeps(case, record.share)]
+    finally:
+        profiles.load("ci")
+    wanted = set().union(*(every_class(rank) for rank in range(record.min_rank, record.max_rank + 1)))
+    assert coverage((case.shape, case.class_axis) for case in cases) == wanted
+
+
+def test_the_sweep_shares_its_shapes_across_regimes():
+    """A compiling mode builds a program per distinct signature: the pool keeps the ci sweep's to
+    under a quarter of its cases (one per case before the pool), each rank and axis still swept."""
+    held = [case for record in RECORDS for dtype in DTYPES for case in sweep(record, dtype)
+            if profiles.sweeps(case, record.share)]
+    assert len(signatures(held)) < len(held) / 4
+    for record in RECORDS:
+        swept = {(len(c.shape), c.axis) for c in sweep(record, "float32")}
+        assert swept == {(rank, axis) for rank in range(record.min_rank, record.max_rank + 1)
+                         for axis in axes(record, rank)}
