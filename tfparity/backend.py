@@ -62,6 +62,12 @@ class Backend:
     def mode(self) -> str:
         return self.facts.get("mode", "eager")
 
+    @property
+    def compiles_per_shape(self) -> bool:
+        """XLA builds a program per concrete shape: a stacked batch is one more program, where
+        cases run alone share their shape's."""
+        return self.mode == XLA
+
     def answer(self, question: str, dtype: str) -> str:
         return self.facts.get(f"{question}/{dtype}", UNKNOWN)
 

@@ -22,20 +22,20 @@ def stable_seed(*parts: object) -> int:
 
 
 def _slots(record: OpRecord, rank: int) -> list[tuple[int, ...]]:
-    """The sweep's shape slots of a rank: its axes; with its label kinds too where the axes are
-    fewer than the pool's shapes, and its regimes where both are. A slot's cases share a shape,
-    so a compiling mode builds one program for the regimes (and label kinds) within it."""
+    """The sweep's shape slots of a rank: its axes; with its label kinds too where the axes of
+    every dtype are fewer than the pool's shapes, and its regimes where both are. A slot's cases
+    share a shape, so a compiling mode builds one program for the regimes (and label kinds) in it."""
     layers = [len(axes(record, rank)), len(record.label_kinds) * (2 if record.broadcast_labels else 1),
               len(record.regimes)]
     used, size = 0, 1
-    while used < len(layers) and size < len(pool(rank)):
+    while used < len(layers) and size * len(DTYPES) < len(pool(rank)):
         size, used = size * layers[used], used + 1
     return list(itertools.product(*(range(n) for n in layers[:used])))
 
 
 def sweep(record: OpRecord, dtype: str) -> Iterator[Case]:
-    """The sweep's cases; shapes from the pool, the slots of a rank and dtype taking its shapes
-    in turn (the dtype moves the start, so an axis meets other shapes in other dtypes)."""
+    """The sweep's cases; shapes from the pool, the slots of a rank taking its shapes in turn,
+    each dtype going on where the one before it stopped."""
     broadcasts = (False, True) if record.broadcast_labels else (False,)
     for rank in range(record.min_rank, record.max_rank + 1):
         shapes, slots = pool(rank), _slots(record, rank)
@@ -45,5 +45,5 @@ def sweep(record: OpRecord, dtype: str) -> Iterator[Case]:
         ):
             slot = slots.index((a, l, r)[:len(slots[0])])
             seed = stable_seed(record.name, dtype, rank, axis, labels, regime, broadcast)
-            yield Case(record.name, dtype, shapes[(slot + DTYPES.index(dtype)) % len(shapes)], axis, labels, regime,
-                       seed, broadcast)
+            turn = slot + DTYPES.index(dtype) * len(slots)
+            yield Case(record.name, dtype, shapes[turn % len(shapes)], axis, labels, regime, seed, broadcast)

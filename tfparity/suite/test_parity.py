@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
+from tfparity import backend as backends
 from tfparity import profiles
 from tfparity.batch import run_batch
 from tfparity.check import CheckResult
@@ -29,11 +30,12 @@ def _report(failures: list[CheckResult], limit: int = 3) -> str:
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
 def test_sweep(record, dtype, candidate, recorder, shard):
     """Every rank, axis (and default), label kind and value regime, once (those of this shard);
-    the cases of one shape, axis and label kind in one TF call (tfparity.batch)."""
+    the cases of one shape, axis and label kind in one TF call (tfparity.batch), unless TF
+    compiles per shape (the pooled shapes' programs then serve every case)."""
     skip_unless_provided(record, candidate)
     results = []
     held = [case for case in sweep(record, dtype) if shard.holds(case) and profiles.sweeps(case, record.share)]
-    for group in signatures(held):
+    for group in [[case] for case in held] if backends.current().compiles_per_shape else signatures(held):
         for checks in run_batch(record, group, candidate):
             recorder.add(checks, source="sweep")
             results += checks
