@@ -29,14 +29,17 @@ def _report(failures: list[CheckResult], limit: int = 3) -> str:
 
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
 def test_sweep(record, dtype, candidate, recorder, shard):
-    """Every rank, axis (and default), label kind and value regime, once (those of this shard);
-    the cases of one shape, axis and label kind in one TF call (tfparity.batch), unless TF
-    compiles per shape (the pooled shapes' programs then serve every case)."""
+    """Every rank, axis (and default), label kind and value regime, once: the cases of one shape,
+    axis and label kind in one TF call (tfparity.batch), unless TF compiles per shape (the pooled
+    shapes' programs then serve every case). A batch is checked by the shard holding its first
+    case, so a sharded run's batches are the whole run's."""
     skip_unless_provided(record, candidate)
     results = []
-    held = [case for case in sweep(record, dtype) if shard.holds(case) and profiles.sweeps(case, record.share)]
-    for group in [[case] for case in held] if backends.current().compiles_per_shape else signatures(held):
-        for checks in run_batch(record, group, candidate):
+    swept = [case for case in sweep(record, dtype) if profiles.sweeps(case, record.share)]
+    batches = [[case] for case in swept] if backends.current().compiles_per_shape else signatures(swept)
+    held = [batch for batch in batches if shard.holds(batch[0])]
+    for batch in held:
+        for checks in run_batch(record, batch, candidate):
             recorder.add(checks, source="sweep")
             results += checks
     failures = [r for r in results if not r.passed]
