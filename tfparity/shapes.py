@@ -29,6 +29,12 @@ def pool(rank: int) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(sides[(first + i) % len(sides)] for i in range(rank)) for first in range(len(sides)))
 
 
+def sides(low: int, high: int) -> tuple[int, ...]:
+    """The pooled sides from `low` to `high`, for shapes drawn outside the pool (the misuses'):
+    1, 2, 3, 5, 8 where they fall in the range, and `high`."""
+    return tuple(sorted({side for side in (1, 2, 3, 5, 8) if low <= side <= high} | {high}))
+
+
 def side_class(side: int, rank: int) -> str:
     """What a side stands for in the coverage table."""
     if side <= 2:

@@ -14,6 +14,7 @@ from tfparity.compare import Tolerance
 from tfparity.dtypes import np_dtype
 from tfparity.inputs import Case, one_hot_along
 from tfparity.records import Inputs
+from tfparity.shapes import sides
 
 DIVERGING, COINCIDING = "diverging", "coinciding"
 MISUSE_DTYPES = ("float32", "float64")
@@ -45,27 +46,32 @@ class Misuse:
 
 # --- shapes and input pieces ------------------------------------------------------------------
 
+def side(low: int, high: int) -> st.SearchStrategy[int]:
+    """A side from `low` to `high`, pooled (`shapes.sides`) so a compiling mode builds few programs."""
+    return st.sampled_from(sides(low, high))
+
+
 def _batch_by_classes(regime: str) -> st.SearchStrategy[tuple[int, ...]]:
     """(N, C), the same in both regimes: the builder makes the inputs diverge or coincide."""
-    return st.tuples(st.integers(1, 6), st.integers(2, 8))
+    return st.tuples(side(1, 6), side(2, 8))
 
 
 def _batch_of(coinciding_batch: int | None = None, coinciding_classes: int | None = None):
     """(N, C) shapes; in the coinciding regime N or C is pinned."""
     def shapes(regime: str) -> st.SearchStrategy[tuple[int, ...]]:
         if regime == DIVERGING:
-            return st.tuples(st.integers(2, 6), st.integers(2, 8))
-        return st.tuples(st.just(coinciding_batch) if coinciding_batch else st.integers(1, 6),
-                         st.just(coinciding_classes) if coinciding_classes else st.integers(2, 8))
+            return st.tuples(side(2, 6), side(2, 8))
+        return st.tuples(st.just(coinciding_batch) if coinciding_batch else side(1, 6),
+                         st.just(coinciding_classes) if coinciding_classes else side(2, 8))
     return shapes
 
 
 def _seed_axis_shapes(regime: str) -> st.SearchStrategy[tuple[int, ...]]:
     """Diverging: the first axis longer than 1 is not the last. Coinciding: it is."""
     if regime == DIVERGING:
-        return st.tuples(st.integers(2, 5), st.integers(2, 5)).flatmap(
-            lambda s: st.lists(st.integers(1, 4), max_size=3).map(lambda mid: (s[0], *mid, s[1])))
-    return st.tuples(st.integers(0, 3), st.integers(2, 8)).map(lambda s: (1,) * s[0] + (s[1],))
+        return st.tuples(side(2, 5), side(2, 5)).flatmap(
+            lambda s: st.lists(side(1, 4), max_size=3).map(lambda mid: (s[0], *mid, s[1])))
+    return st.tuples(st.integers(0, 3), side(2, 8)).map(lambda s: (1,) * s[0] + (s[1],))
 
 
 def _logits(case: Case, scale: float = 3.0) -> np.ndarray:

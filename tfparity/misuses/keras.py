@@ -27,6 +27,7 @@ from tfparity.misuses.common import (
     _logits,
     _lse,
     _one_hot,
+    side,
 )
 from tfparity.records import Inputs
 
@@ -174,9 +175,9 @@ def _mixed(case: Case) -> Inputs:
 
 def _axis_0_shapes(regime: str) -> st.SearchStrategy[tuple[int, ...]]:
     """(K0, [M], K): K0 != K diverging, K0 == K coinciding."""
-    sizes = (st.tuples(st.integers(2, 8), st.integers(2, 8)).filter(lambda s: s[0] != s[1]) if regime == DIVERGING
-             else st.integers(2, 8).map(lambda k: (k, k)))
-    return st.tuples(sizes, st.lists(st.integers(1, 3), max_size=1)).map(lambda s: (s[0][0], *s[1], s[0][1]))
+    sizes = (st.tuples(side(2, 8), side(2, 8)).filter(lambda s: s[0] != s[1]) if regime == DIVERGING
+             else side(2, 8).map(lambda k: (k, k)))
+    return st.tuples(sizes, st.lists(side(1, 3), max_size=1)).map(lambda s: (s[0][0], *s[1], s[0][1]))
 
 
 def _smoothing_on_axis_0(case: Case) -> Inputs:
