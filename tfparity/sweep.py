@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import zlib
 from collections.abc import Iterator
 
@@ -21,29 +22,27 @@ def stable_seed(*parts: object) -> int:
     return zlib.crc32(repr(parts).encode())
 
 
-def _slots(record: OpRecord, rank: int) -> list[tuple[int, ...]]:
-    """The sweep's shape slots of a rank: its axes; with its label kinds too where the axes of
-    every dtype are fewer than the pool's shapes, and its regimes where both are. A slot's cases
-    share a shape, so a compiling mode builds one program for the regimes (and label kinds) in it."""
-    layers = [len(axes(record, rank)), len(record.label_kinds) * (2 if record.broadcast_labels else 1),
-              len(record.regimes)]
+def _per_slot(rank: int, layers: tuple[int, ...]) -> int:
+    """How many consecutive sweep cases of a rank share a shape (a slot), its cases running axis by
+    axis, then label kind, then regime (`layers`, the count of each): a slot is an axis; a label
+    kind too where the axes of every dtype are fewer than the pool's shapes, and a regime where
+    both are. A compiling mode builds one program for the regimes (and label kinds) of a slot."""
     used, size = 0, 1
     while used < len(layers) and size * len(DTYPES) < len(pool(rank)):
         size, used = size * layers[used], used + 1
-    return list(itertools.product(*(range(n) for n in layers[:used])))
+    return math.prod(layers[used:])
 
 
 def sweep(record: OpRecord, dtype: str) -> Iterator[Case]:
     """The sweep's cases; shapes from the pool, the slots of a rank taking its shapes in turn,
     each dtype going on where the one before it stopped."""
-    broadcasts = (False, True) if record.broadcast_labels else (False,)
+    labelled = list(itertools.product(record.label_kinds, (False, True) if record.broadcast_labels else (False,)))
     for rank in range(record.min_rank, record.max_rank + 1):
-        shapes, slots = pool(rank), _slots(record, rank)
-        for (a, axis), (l, (labels, broadcast)), (r, regime) in itertools.product(
-            enumerate(axes(record, rank)), enumerate(itertools.product(record.label_kinds, broadcasts)),
-            enumerate(record.regimes),
-        ):
-            slot = slots.index((a, l, r)[:len(slots[0])])
+        shapes, layers = pool(rank), (len(axes(record, rank)), len(labelled), len(record.regimes))
+        per_slot = _per_slot(rank, layers)
+        start = DTYPES.index(dtype) * math.prod(layers) // per_slot
+        for i, (axis, (labels, broadcast), regime) in enumerate(
+                itertools.product(axes(record, rank), labelled, record.regimes)):
             seed = stable_seed(record.name, dtype, rank, axis, labels, regime, broadcast)
-            turn = slot + DTYPES.index(dtype) * len(slots)
-            yield Case(record.name, dtype, shapes[turn % len(shapes)], axis, labels, regime, seed, broadcast)
+            shape = shapes[(start + i // per_slot) % len(shapes)]
+            yield Case(record.name, dtype, shape, axis, labels, regime, seed, broadcast)
