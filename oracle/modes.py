@@ -15,6 +15,8 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:  # imported where a function is built: the mode names are read without TensorFlow
     import tensorflow as tf
 
@@ -54,28 +56,30 @@ def _call(fn: Callable, jit_compile: bool, *args: object, **kwargs: object) -> o
     leaves = tf.nest.flatten(named)
     tensors = [v for v in leaves if isinstance(v, tf.Tensor)]
     key = (fn, jit_compile, len(args), repr(tf.nest.map_structure(_signature, named)))
-    if jit_compile:
-        _compiling((key, *(tuple(t.shape) for t in tensors)))
+    program = (key, *(tuple(t.shape) for t in tensors))
+    if jit_compile and program not in _COMPILED and len(_COMPILED) >= COMPILES_KEPT:
+        _release()
     if key not in _FUNCTIONS:
         _FUNCTIONS[key] = _function(fn, jit_compile, len(args), named)
         _WORK["traces"] += 1
-    return _FUNCTIONS[key](*tensors)
+    traced = _FUNCTIONS[key]
+    if isinstance(traced, Exception):
+        raise traced
+    if jit_compile and program not in _COMPILED:  # XLA compiles once per concrete shape
+        _COMPILED.add(program)
+        _WORK["compiles"] += 1
+    return traced(*tensors)
 
 
-def _compiling(shapes: tuple) -> None:
-    """Count XLA's compiles (one per concrete shape); past COMPILES_KEPT release them all."""
-    if shapes in _COMPILED:
-        return
-    if len(_COMPILED) >= COMPILES_KEPT:
-        # private, as TF's own tests use it between tests: it drops every compiled executable
-        from tensorflow.python.eager import context
+def _release() -> None:
+    """Drop every compiled executable (COMPILES_KEPT) and the functions holding them."""
+    # private, as TF's own tests use it between tests
+    from tensorflow.python.eager import context
 
-        _FUNCTIONS.clear()
-        _COMPILED.clear()
-        context._reset_context()
-        _WORK["releases"] += 1
-    _COMPILED.add(shapes)
-    _WORK["compiles"] += 1
+    _FUNCTIONS.clear()
+    _COMPILED.clear()
+    context._reset_context()
+    _WORK["releases"] += 1
 
 
 def work() -> dict[str, int]:
@@ -86,7 +90,6 @@ def work() -> dict[str, int]:
 
 
 def _as_input(value: object) -> object:
-    import numpy as np
     import tensorflow as tf
 
     return tf.constant(value) if isinstance(value, (np.ndarray, np.generic)) else value
@@ -99,8 +102,11 @@ def _signature(value: object) -> object:
     return ("tensor", value.dtype.name, value.shape.rank) if isinstance(value, tf.Tensor) else value
 
 
-def _function(fn: Callable, jit_compile: bool, positional: int, named: dict) -> Callable:
-    """`fn` as a tf.function of the tensors in `named` alone, over any dimensions of their ranks."""
+def _function(fn: Callable, jit_compile: bool, positional: int, named: dict) -> Callable | Exception:
+    """`fn` as a tf.function of the tensors in `named` alone, over any dimensions of their ranks,
+    traced at once; or the error its trace raised. The trace sees no concrete dimension, so its
+    error is the signature's and is kept: a failed trace is not cached by TF, which would trace
+    again on every call (thousands of times in a run's error cases)."""
     import tensorflow as tf
 
     leaves = tf.nest.flatten(named)
@@ -116,12 +122,19 @@ def _function(fn: Callable, jit_compile: bool, positional: int, named: dict) -> 
 
     bound.__name__ = getattr(fn, "__name__", "op")
     signature = [tf.TensorSpec([None] * leaves[i].shape.rank, leaves[i].dtype) for i in slots]
-    return tf.function(bound, input_signature=signature, autograph=False, jit_compile=jit_compile)
+    function = tf.function(bound, input_signature=signature, autograph=False, jit_compile=jit_compile)
+    try:
+        function.get_concrete_function()
+    except Exception as error:  # noqa: BLE001 - whatever the trace raised is the signature's answer
+        return error
+    return function
 
 
-def output(fn: Callable, **kwargs: object) -> tf.Tensor:
+def output(fn: Callable, **kwargs: object) -> tf.Tensor | tf.TensorSpec:
     """`fn`'s output for these inputs, for its shape and dtype: from a graph (a cached trace, no
-    compile), or in this mode where a graph refuses them (XLA takes a rank oneDNN does not)."""
+    compile); where the graph's kernel refuses them (XLA takes a rank oneDNN does not), from a
+    trace of these shapes (shape inference, no compile); only where that leaves a dimension
+    unknown, from running it in this mode."""
     import tensorflow as tf
 
     try:
@@ -129,4 +142,18 @@ def output(fn: Callable, **kwargs: object) -> tf.Tensor:
     except (tf.errors.OpError, ValueError, TypeError):
         if current() != "xla":
             raise
-        return call(fn, **kwargs)
+    try:
+        spec = _inferred(fn, **kwargs)
+    except (tf.errors.OpError, ValueError, TypeError):
+        spec = None
+    return spec if spec is not None and spec.shape.is_fully_defined() else call(fn, **kwargs)
+
+
+def _inferred(fn: Callable, **kwargs: object) -> tf.TensorSpec:
+    """The spec of `fn`'s output as a graph of these exact input shapes infers it, never run."""
+    import tensorflow as tf
+
+    specs = {name: tf.TensorSpec.from_tensor(_as_input(value)) if isinstance(value, (np.ndarray, tf.Tensor))
+             else value for name, value in kwargs.items()}
+    out = tf.function(fn, autograph=False).get_concrete_function(**specs).structured_outputs
+    return tf.TensorSpec(out.shape, out.dtype)

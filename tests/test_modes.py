@@ -42,11 +42,29 @@ def test_one_trace_per_signature_not_per_case(traced):
     oracle.softmax(np.ones((5, 19), np.float32), axis=0)
     oracle.softmax(np.ones(23, np.float64))
     assert len(modes._FUNCTIONS) - before <= 3
-    traces = [f.experimental_get_tracing_count() for f in modes._FUNCTIONS.values()]
+    traces = [f.experimental_get_tracing_count() for f in modes._FUNCTIONS.values() if not isinstance(f, Exception)]
     assert max(traces) == 1, traces
     done = {k: modes.work()[k] - work[k] for k in work}
     assert done["traces"] == len(modes._FUNCTIONS) - before
     assert done["compiles"] == (7 if traced == "xla" else 0), done  # 5 shapes, then 2 signatures of one shape each
+
+
+def test_a_signature_whose_trace_fails_is_traced_once(traced):
+    """TF caches no failed trace: the signature's error is kept and raised again, never traced
+    again, nor counted as a compile."""
+    bodies = []
+
+    def refuses(logits, axis):
+        bodies.append(axis)
+        raise ValueError(f"axis {axis} refused")
+
+    work = modes.work()
+    for n in (3, 4, 5):
+        with pytest.raises(ValueError, match="axis -2 refused"):
+            modes.call(refuses, logits=np.ones((2, n, 29), np.float32), axis=-2)
+    done = {k: modes.work()[k] - work[k] for k in work}
+    assert len(bodies) == 1, bodies
+    assert (done["traces"], done["compiles"]) == (1, 0), done
 
 
 def test_a_case_gets_the_same_graph_whatever_ran_before(traced):
