@@ -7,9 +7,8 @@ from __future__ import annotations
 import pytest
 
 from tfparity import profiles
-from tfparity.backend import Backend
 from tfparity.dtypes import DTYPES
-from tfparity.opdb import BY_NAME, RECORDS
+from tfparity.opdb import RECORDS
 from tfparity.shapes import SIDES, coverage, pool
 from tfparity.stacking import signatures
 from tfparity.sweep import axes, sweep
@@ -51,18 +50,3 @@ def test_the_sweep_shares_its_shapes_across_regimes():
         swept = {(len(c.shape), c.axis) for c in sweep(record, "float32")}
         assert swept == {(rank, axis) for rank in range(record.min_rank, record.max_rank + 1)
                          for axis in axes(record, rank)}
-
-
-def test_signatures_too_small_to_stack_run_alone():
-    """A backend that pays a program per stack (`Backend.least_stacked`: XLA) stacks only
-    signatures of enough cases; the rest run alone, in their order, none lost."""
-    record = BY_NAME["categorical_focal_crossentropy:logits"]  # ci sweeps a sample: groups of 1 to 3
-    held = [case for dtype in DTYPES for case in sweep(record, dtype) if profiles.sweeps(case, record.share)]
-    held += [case for case in sweep(BY_NAME["softmax"], "float32") if profiles.sweeps(case)]  # groups of 8
-    pairs, fours = signatures(held), signatures(held, least=4)
-    assert {len(b) for b in pairs} >= {1, 2, 3, 8}
-    assert sorted(map(str, held)) == sorted(str(c) for batch in fours for c in batch)
-    assert all(len(batch) >= 4 or len(batch) == 1 for batch in fours)
-    assert [b for b in pairs if len(b) >= 4] == [b for b in fours if len(b) > 1]
-    assert sum(len(b) == 1 for b in fours) == sum(len(b) for b in pairs if len(b) < 4)
-    assert Backend({"mode": "xla"}).least_stacked == 4 and Backend({"mode": "eager"}).least_stacked == 2

@@ -63,12 +63,10 @@ class Backend:
         return self.facts.get("mode", "eager")
 
     @property
-    def least_stacked(self) -> int:
-        """The fewest cases of one signature the sweep stacks into one TF call. Under XLA a stack
-        is one more program to compile (80 to 220 ms on the AVX-512 EPYC), worth it from 4 cases
-        (8 cases a signature: 6.8 s against 7.8 s case by case for softmax float32's ci sweep;
-        1 to 3: 17.3 s against 11.1 s for categorical_focal_crossentropy:logits)."""
-        return 4 if self.mode == XLA else 2
+    def compiles_per_shape(self) -> bool:
+        """XLA builds a program per concrete shape: a stacked batch is one more program, where
+        cases run alone share their shape's."""
+        return self.mode == XLA
 
     def answer(self, question: str, dtype: str) -> str:
         return self.facts.get(f"{question}/{dtype}", UNKNOWN)

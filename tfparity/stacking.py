@@ -17,14 +17,14 @@ def members(case: Case, size: int = SIZE) -> list[Case]:
     return [replace(case, seed=(case.seed + i) % 2**32) for i in range(size)]
 
 
-def signatures(cases: list[Case], least: int = 2) -> list[list[Case]]:
+def signatures(cases: list[Case]) -> list[list[Case]]:
     """Cases grouped to stack, in their order: one dtype, shape, axis, label kind and broadcast
-    (their regimes and seeds may differ); error inputs, and groups of fewer than `least`, each alone."""
+    (their regimes and seeds may differ); error inputs each alone."""
     groups: dict[tuple, list[Case]] = {}
     for case in cases:
         key = (case.dtype, case.shape, case.axis, case.labels, case.broadcast) if batchable(case) else (case,)
         groups.setdefault(key, []).append(case)
-    return [batch for group in groups.values() for batch in ([group] if len(group) >= least else [[c] for c in group])]
+    return list(groups.values())
 
 
 def batchable(case: Case) -> bool:

@@ -30,13 +30,13 @@ def _report(failures: list[CheckResult], limit: int = 3) -> str:
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
 def test_sweep(record, dtype, candidate, recorder, shard):
     """Every rank, axis (and default), label kind and value regime, once: the cases of one shape,
-    axis and label kind in one TF call (tfparity.batch), where they are enough to pay for the
-    backend's stacking (`Backend.least_stacked`). A batch is checked by the shard holding its
-    first case, so a sharded run's batches are the whole run's."""
+    axis and label kind in one TF call (tfparity.batch), unless TF compiles per shape (the pooled
+    shapes' programs then serve every case). A batch is checked by the shard holding its first
+    case, so a sharded run's batches are the whole run's."""
     skip_unless_provided(record, candidate)
     results = []
     swept = [case for case in sweep(record, dtype) if profiles.sweeps(case, record.share)]
-    batches = signatures(swept, backends.current().least_stacked)
+    batches = [[case] for case in swept] if backends.current().compiles_per_shape else signatures(swept)
     held = [batch for batch in batches if shard.holds(batch[0])]
     for batch in held:
         for checks in run_batch(record, batch, candidate):
