@@ -63,8 +63,8 @@ def _call(fn: Callable, jit_compile: bool, *args: object, **kwargs: object) -> o
         _FUNCTIONS[key] = _function(fn, jit_compile, len(args), named)
         _WORK["traces"] += 1
     traced = _FUNCTIONS[key]
-    if isinstance(traced, Exception):
-        raise traced
+    if isinstance(traced, Exception):  # raised afresh: each raise would lengthen its traceback, holding every frame
+        raise traced.with_traceback(None)
     if jit_compile and program not in _COMPILED:  # XLA compiles once per concrete shape
         _COMPILED.add(program)
         _WORK["compiles"] += 1
@@ -153,7 +153,7 @@ def _inferred(fn: Callable, **kwargs: object) -> tf.TensorSpec:
     """The spec of `fn`'s output as a graph of these exact input shapes infers it, never run."""
     import tensorflow as tf
 
-    specs = {name: tf.TensorSpec.from_tensor(_as_input(value)) if isinstance(value, (np.ndarray, tf.Tensor))
-             else value for name, value in kwargs.items()}
+    inputs = {name: _as_input(value) for name, value in kwargs.items()}
+    specs = {name: tf.TensorSpec.from_tensor(v) if isinstance(v, tf.Tensor) else v for name, v in inputs.items()}
     out = tf.function(fn, autograph=False).get_concrete_function(**specs).structured_outputs
     return tf.TensorSpec(out.shape, out.dtype)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import traceback
 from pathlib import Path
 
 import numpy as np
@@ -58,12 +59,14 @@ def test_a_signature_whose_trace_fails_is_traced_once(traced):
         bodies.append(axis)
         raise ValueError(f"axis {axis} refused")
 
-    work = modes.work()
+    work, frames = modes.work(), []
     for n in (3, 4, 5):
-        with pytest.raises(ValueError, match="axis -2 refused"):
+        with pytest.raises(ValueError, match="axis -2 refused") as raised:
             modes.call(refuses, logits=np.ones((2, n, 29), np.float32), axis=-2)
+        frames.append(len(traceback.extract_tb(raised.value.__traceback__)))
     done = {k: modes.work()[k] - work[k] for k in work}
     assert len(bodies) == 1, bodies
+    assert frames[1] == frames[2], frames  # the kept error's traceback does not grow with each raise
     assert (done["traces"], done["compiles"]) == (1, 0), done
 
 
