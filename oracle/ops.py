@@ -9,19 +9,11 @@ import numpy as np
 import tensorflow as tf
 
 from oracle import modes
+from oracle.answers import Gradients, OracleError
 
 # What TF raises for inputs it refuses; IndexError too (softmax CE of a rank-0 tensor, traced). A
 # harness bug raising one of these would read as TF's answer: tests/test_modes.py runs the modes.
 _ERRORS = (tf.errors.OpError, ValueError, TypeError, IndexError)
-
-
-class OracleError(Exception):
-    """A TensorFlow error, keeping its class name (`tf_class`) and message."""
-
-    def __init__(self, tf_class: str, message: str):
-        super().__init__(f"{tf_class}: {message}")
-        self.tf_class = tf_class
-        self.message = message
 
 
 def _tf(value: object) -> object:
@@ -38,12 +30,6 @@ def _run(op: Callable, **inputs: object) -> np.ndarray:
         return _numpy(modes.call(op, **{k: _tf(v) for k, v in inputs.items()}))
     except _ERRORS as error:
         raise OracleError(type(error).__name__, str(error)) from None
-
-
-class Gradients(dict):
-    """Gradients by input name; `value` is the op's output, computed with them."""
-
-    value: np.ndarray
 
 
 @functools.cache

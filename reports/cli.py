@@ -52,7 +52,30 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--progress", type=float, default=PROGRESS_EVERY, metavar="SECONDS",
                      help=f"print the cases checked, the rate and the time left every SECONDS (default {PROGRESS_EVERY:g}; "
                           "0: never)")
+    run.add_argument("--corpus", help="answer for TF from a corpus folder (`smoke`: the one shipped): TensorFlow is "
+                                      "never imported; --profile and --mode do not apply")
+    run.add_argument("--fingerprint", help="with --corpus: whose answers (a backend fingerprint, or a unique prefix; "
+                                           "default: the corpus's first)")
     run.set_defaults(command=_run)
+
+    corpus = commands.add_parser("corpus", help="TF's answers as files: build, merge, show")
+    actions = corpus.add_subparsers(required=True, metavar="action")
+    build = actions.add_parser("build", help="capture TF's answers for a run's cases into a corpus (needs TF)")
+    source = build.add_mutually_exclusive_group(required=True)
+    source.add_argument("--report", type=Path, help="a complete run's report folder: its sweep, fuzz and error cases")
+    source.add_argument("--profile", choices=PROFILES, help="run this profile first (into OUT.run) and take its cases")
+    build.add_argument("--out", type=Path, required=True,
+                       help="the corpus folder: new, or one built from the same cases on another backend")
+    build.add_argument("--mode", choices=tuple(MODES), default=os.environ.get(MODE_ENV, "eager"), help="how TF runs")
+    build.add_argument("--families", nargs="+", choices=FAMILIES, help="with --profile: only these families")
+    build.set_defaults(command=_corpus_build)
+    join = actions.add_parser("merge", help="one corpus from several, each backend's answers kept")
+    join.add_argument("corpora", type=Path, nargs="+")
+    join.add_argument("--out", type=Path, required=True)
+    join.set_defaults(command=_corpus_merge)
+    show = actions.add_parser("show", help="a corpus's version, backends and cases")
+    show.add_argument("corpus", help="a corpus folder, or smoke")
+    show.set_defaults(command=_corpus_show)
 
     merge = commands.add_parser("merge", help="one report from shard reports (or from several machines' reports)")
     merge.add_argument("reports", type=Path, nargs="+", help="report folders: shards 1..N of each machine")
@@ -86,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from reports import output, progress, summary
+    from reports import progress
     from tfparity.shards import Shard
 
     out = args.out.resolve()
@@ -107,21 +130,15 @@ def _run(args: argparse.Namespace) -> int:
         print("tfparity run: several --mode with --shard: run each mode's shards, then `tfparity merge` them all",
               file=sys.stderr)
         return 2
+    if args.corpus:
+        return _run_corpus(args, out, shard)
     if args.profile not in DERANDOMIZED and args.seed is None:  # drawn here: every mode's run draws the same cases
         args.seed = random.randrange(2**32)
     if len(args.mode) > 1:
         return _run_modes(args, out)
-    command = [sys.executable, "-m", "pytest", *PARITY_TESTS, "-c", str(SUITE / "pytest.ini"), f"--rootdir={ROOT}",
-               "-q", "--tb=line",
-               "-p", "no:cacheprovider",
-               f"--report-dir={out}", f"--hypothesis-profile={args.profile}", f"--candidate={args.candidate}",
-               f"--mode={args.mode[0]}", "-n", str(args.n)]
+    command = [*_pytest(PARITY_TESTS, args, out, shard), f"--hypothesis-profile={args.profile}", f"--mode={args.mode[0]}"]
     if args.profile not in DERANDOMIZED:
         command.append(f"--hypothesis-seed={args.seed}")
-    command += [f"--ops={','.join(args.ops)}"] if args.ops else []
-    command += [f"--dtypes={','.join(args.dtypes)}"] if args.dtypes else []
-    command += [f"--families={','.join(args.families)}"] if args.families else []
-    command += [f"--shard={shard}"] if shard.count > 1 else []
     if args.progress > 0:
         from candidates import module_name  # imported by the check above: its families
 
@@ -129,9 +146,27 @@ def _run(args: argparse.Namespace) -> int:
         families = tuple(f for f in families if f in (args.families or families))
         expected = progress.expected_cases(args.profile, args.ops, args.dtypes, shard, families)
         command += [f"--progress={args.progress:g}", f"--expected-cases={expected}"]
+    return _finish(command, out, {MODE_ENV: args.mode[0]})
+
+
+def _pytest(tests: tuple[str, ...], args: argparse.Namespace, out: Path, shard) -> list[str]:
+    """The suite's pytest command for `tests`, with the run's selection, candidate and report folder."""
+    command = [sys.executable, "-m", "pytest", *tests, "-c", str(SUITE / "pytest.ini"), f"--rootdir={ROOT}",
+               "-q", "--tb=line", "-p", "no:cacheprovider",
+               f"--report-dir={out}", f"--candidate={args.candidate}", "-n", str(args.n)]
+    command += [f"--ops={','.join(args.ops)}"] if args.ops else []
+    command += [f"--dtypes={','.join(args.dtypes)}"] if args.dtypes else []
+    command += [f"--families={','.join(args.families)}"] if args.families else []
+    return command + ([f"--shard={shard}"] if shard.count > 1 else [])
+
+
+def _finish(command: list[str], out: Path, env: dict[str, str]) -> int:
+    """Run the suite, print the one-screen summary; 0 all passed, 1 failures, 2 no complete report."""
+    from reports import output, summary
+
     print("tfparity:", " ".join(command[1:]), flush=True)
     path = os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")]))
-    pytest_status = subprocess.call(command, env=os.environ | {MODE_ENV: args.mode[0], "PYTHONPATH": path})
+    pytest_status = subprocess.call(command, env=os.environ | env | {"PYTHONPATH": path})
     try:
         run, table = output.load(out)
     except ValueError as error:
@@ -141,6 +176,28 @@ def _run(args: argparse.Namespace) -> int:
     if run["status"] != "complete":
         return 2
     return 0 if pytest_status == 0 and not run["failures"] else 1
+
+
+def _run_corpus(args: argparse.Namespace, out: Path, shard) -> int:
+    """The candidate against a corpus's answers: test_corpus alone, TensorFlow never imported."""
+    from tfparity.corpus.files import Refused
+    from tfparity.corpus.stored import open_corpus
+
+    try:
+        corpus = open_corpus(args.corpus, args.fingerprint)
+    except Refused as error:
+        print(f"tfparity run: --corpus refused: {error}", file=sys.stderr)
+        return 2
+    print(f"tfparity: against corpus {corpus.root} (version {corpus.manifest['corpus_version']}), backend "
+          f"{corpus.fingerprint}: {corpus.backend.summary()}", flush=True)
+    command = [*_pytest((str(SUITE / "test_corpus.py"),), args, out, shard), f"--corpus={corpus.root}",
+               f"--fingerprint={corpus.fingerprint}", "--hypothesis-profile=ci"]
+    if args.progress > 0:
+        expected = sum(n for name, n in corpus.manifest["cases"].items()
+                       if (not args.ops or name.rsplit("-", 1)[0] in args.ops)
+                       and (not args.dtypes or name.rsplit("-", 1)[1] in args.dtypes)) // shard.count
+        command += [f"--progress={args.progress:g}", f"--expected-cases={expected}"]
+    return _finish(command, out, {})
 
 
 def _run_modes(args: argparse.Namespace, out: Path) -> int:
@@ -246,4 +303,76 @@ def _baseline(args: argparse.Namespace) -> int:
         print(f"tfparity baseline: {error}", file=sys.stderr)
         return 2
     print(f"tfparity baseline: {len(table)} classes from {args.report} written to {written}")
+    return 0
+
+
+def _corpus_build(args: argparse.Namespace) -> int:
+    """Capture TF's answers for a complete run's cases (run first with --profile)."""
+    from reports import environment, output
+
+    os.environ[MODE_ENV] = args.mode  # before TF is imported
+    report = args.report
+    if args.profile:
+        report = args.out.with_name(args.out.name + ".run")
+        status = _run(_parser().parse_args(["run", "--profile", args.profile, "--out", str(report), "--mode", args.mode,
+                                            *(["--families", *args.families] if args.families else [])]))
+        if status == 2:
+            return 2
+    try:
+        run, _ = output.load(report.resolve())
+    except ValueError as error:
+        print(f"tfparity corpus build: {error}", file=sys.stderr)
+        return 2
+    if run["status"] != "complete":
+        print(f"tfparity corpus build: {report} is an incomplete run: its cases are not the profile's", file=sys.stderr)
+        return 2
+    from tfparity.corpus.capture import capture
+    from tfparity.corpus.files import Refused
+    from tfparity.inputs import parse
+
+    rows = output.load_cases(report.resolve()).drop_duplicates("case_id")
+    cases = [(parse(spec), source) for spec, source in zip(rows["spec"], rows["source"], strict=True)]
+    env = run["environment"]
+    provenance = {key: str(env.get(key, "?")) for key in ("harness", "numpy", "cpu", "profile", "seed", "date")}
+    provenance |= {"run": str(report), "run_mode": args.mode, environment.ONEDNN_VARIABLE:
+                   os.environ.get(environment.ONEDNN_VARIABLE, environment.UNSET)}
+    provenance |= {package: environment.version_of(package) for package in ("mpmath", "ml_dtypes", "tensorflow-cpu")}
+    try:
+        content = capture(cases, args.out, provenance)
+    except Refused as error:
+        print(f"tfparity corpus build: refused: {error}", file=sys.stderr)
+        return 2
+    print(f"tfparity corpus build: {sum(content['cases'].values())} cases, backends {', '.join(content['fingerprints'])}"
+          f" in {args.out}")
+    return 0
+
+
+def _corpus_merge(args: argparse.Namespace) -> int:
+    from tfparity.corpus.files import Refused
+    from tfparity.corpus.merge import merge
+
+    try:
+        content = merge(args.corpora, args.out)
+    except Refused as error:
+        print(f"tfparity corpus merge: refused: {error}", file=sys.stderr)
+        return 2
+    print(f"tfparity corpus merge: backends {', '.join(content['fingerprints'])} in {args.out}")
+    return 0
+
+
+def _corpus_show(args: argparse.Namespace) -> int:
+    from tfparity.corpus.files import Refused, manifest, resolve
+
+    root = resolve(args.corpus)
+    try:
+        content = manifest(root)
+    except Refused as error:
+        print(f"tfparity corpus show: refused: {error}", file=sys.stderr)
+        return 2
+    size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    print(f"{root}: corpus {content['corpus_version']}, schema {content['schema']}, "
+          f"{sum(content['cases'].values())} cases in {len(content['cases'])} ops x dtypes, {size / 2**20:.1f} MiB")
+    for fingerprint, captured in content["fingerprints"].items():
+        default = " (default)" if fingerprint == content["default_fingerprint"] else ""
+        print(f"  {fingerprint}{default}: {captured['summary']}; CPU {captured['provenance'].get('cpu', '?')}")
     return 0

@@ -37,10 +37,10 @@ def harness_version() -> str:
     code = hashlib.sha1()
     for f in files:
         code.update(f.relative_to(root).as_posix().encode() + f.read_bytes())
-    return f"{_version('tfparity')}+{code.hexdigest()[:10]}"
+    return f"{version_of('tfparity')}+{code.hexdigest()[:10]}"
 
 
-def _version(package: str) -> str:
+def version_of(package: str) -> str:
     try:
         return version(package)
     except PackageNotFoundError:
@@ -49,18 +49,18 @@ def _version(package: str) -> str:
 
 def collect(profile: str, seed: str, candidate: str) -> dict[str, str]:
     """Read without importing TensorFlow (the session's controller never needs it)."""
-    tensorflow = _version("tensorflow-cpu")
+    tensorflow = version_of("tensorflow-cpu")
     return {
         "harness": harness_version(),
-        "tensorflow": tensorflow if tensorflow != _MISSING else _version("tensorflow"),
-        "numpy": _version("numpy"),
+        "tensorflow": tensorflow if tensorflow != _MISSING else version_of("tensorflow"),
+        "numpy": version_of("numpy"),
         ONEDNN_VARIABLE: os.environ.get(ONEDNN_VARIABLE, UNSET),
         "cpu": cpu_model(),
         "cpu_flags": cpu_flags(),
         "python": platform.python_version(),
-        "hypothesis": _version("hypothesis"),
-        "pandas": _version("pandas"),
-        "ml_dtypes": _version("ml_dtypes"),
+        "hypothesis": version_of("hypothesis"),
+        "pandas": version_of("pandas"),
+        "ml_dtypes": version_of("ml_dtypes"),
         "platform": platform.platform(),
         "candidate": candidate,
         "profile": profile,

@@ -27,6 +27,8 @@ from tfparity.shards import Shard
 RECORDER = pytest.StashKey[recording.Recorder]()
 CRASHES = pytest.StashKey[list[str]]()
 RUN = pytest.StashKey[dict]()
+CORPUS = pytest.StashKey[object]()
+CORPUS_TEST = "test_corpus"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +47,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="K/N: run only shard K of N of the cases (by case id; the same on every machine)")
     group.addoption("--progress", type=float, default=0.0, metavar="SECONDS",
                     help="with --report-dir: print the cases checked, the rate and the time left every SECONDS")
+    group.addoption("--corpus", default=None, metavar="DIR",
+                    help="answer for TF from the corpus in DIR (`smoke`: the shipped one): only test_corpus runs, "
+                         "and TensorFlow is never imported")
+    group.addoption("--fingerprint", default=None,
+                    help="with --corpus: the backend whose answers to compare against (default: the corpus's)")
     group.addoption("--expected-cases", type=int, default=None, metavar="N",
                     help="the cases the run will check, for --progress's time left (tfparity run works it out)")
 
@@ -79,6 +86,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "e2e: whole runs, merges and installs (CI runs them with -m e2e)")
     if mode := config.getoption("mode"):  # before any TF call, and inherited by xdist's workers
         os.environ[MODE_ENV] = mode
+    if where := config.getoption("corpus"):
+        _answer_from_corpus(config, where)
     out = config.getoption("report_dir")
     config.stash[CRASHES] = []
     if not out:
@@ -91,6 +100,29 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_ProgressPrinter(config, meter), "tfparity-progress")
     name = worker or "main"
     config.stash[RECORDER] = recording.Recorder(rows / f"{name}-{os.getpid()}.jsonl", out, name)
+
+
+def _answer_from_corpus(config: pytest.Config, where: str) -> None:
+    """TF's answers come from the corpus, on the backend it was captured on (and in its mode)."""
+    from tfparity import backend as backends
+    from tfparity.corpus.files import Refused
+    from tfparity.corpus.stored import open_corpus
+
+    try:
+        corpus = open_corpus(where, config.getoption("fingerprint"))
+    except Refused as error:
+        raise pytest.UsageError(f"--corpus: refused: {error}") from None
+    config.stash[CORPUS] = corpus
+    backends.answer_from(corpus.backend)
+    os.environ[MODE_ENV] = corpus.backend.mode
+
+
+@pytest.fixture(scope="session")
+def corpus(pytestconfig: pytest.Config):
+    """The corpus answering for TF (`--corpus`)."""
+    if CORPUS not in pytestconfig.stash:
+        pytest.skip("no --corpus given")
+    return pytestconfig.stash[CORPUS]
 
 
 @pytest.fixture(scope="session")
@@ -112,7 +144,9 @@ def candidate(pytestconfig: pytest.Config) -> ModuleType:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """`--ops`, `--dtypes` and `--families` select tests; `--shard` drops the tests of cases fixed
-    at collection (error inputs) that another shard holds."""
+    at collection (error inputs) that another shard holds; with `--corpus` only test_corpus runs,
+    and without it, test_corpus does not."""
+    answering = CORPUS in config.stash
     wanted = {key: set(value.split(",")) for key in ("ops", "dtypes", "families") if (value := config.getoption(key))}
     shard = config.getoption("shard")
     keep, drop = [], []
@@ -123,7 +157,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
               and ("families" not in wanted or (subject is not None and subject.family in wanted["families"]))
               and ("dtypes" not in wanted or (params.get("dtype") or getattr(params.get("case"), "dtype", None))
                    in wanted["dtypes"])
-              and ("case" not in params or shard.holds(params["case"])))
+              and ("case" not in params or shard.holds(params["case"]))
+              and (getattr(item, "originalname", item.name) == CORPUS_TEST) == answering)
         (keep if ok else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
@@ -173,6 +208,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     env = environment.collect(profiles.selected(config), seed, config.getoption("candidate"))
     part = {"mode": current_mode(), "shard": str(config.getoption("shard")),
             "selection": {key: config.getoption(key) or "all" for key in ("ops", "dtypes")}}
+    if CORPUS in config.stash:
+        part |= config.stash[CORPUS].describe()
     config.stash[RUN] = output.write(Path(out), merged, env | part, exitstatus, aborted)
 
 

@@ -131,10 +131,22 @@ def cpu_flags() -> str:
 
 
 def current() -> Backend:
-    """This process's backend in the oracle's mode, probed once per mode (importing TensorFlow)."""
+    """This process's backend in the oracle's mode, probed once per mode (importing TensorFlow);
+    in a run against a corpus, the backend its answers were captured on (`answer_from`)."""
+    if _captured:
+        return _captured[0]
     from oracle import modes
 
     return _probed(modes.current())
+
+
+_captured: list[Backend] = []
+
+
+def answer_from(backend: Backend) -> None:
+    """TF's answers in this process come from a corpus captured on `backend`: it is `current()`,
+    and TF is never probed."""
+    _captured[:] = [backend]
 
 
 @functools.cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
 
 import numpy as np
@@ -12,6 +13,7 @@ from tfparity import misusedb
 from tfparity.check import CheckResult, outcome, run_case, run_misuse
 from tfparity.inputs import Case
 from tfparity.opdb import BY_NAME
+from tfparity.records import OpRecord
 
 
 def arguments(case: Case) -> dict[str, object]:
@@ -20,11 +22,13 @@ def arguments(case: Case) -> dict[str, object]:
     return misuse.build(case) if misuse else BY_NAME[case.op].arguments(case)
 
 
-def describe(case: Case, results: list[CheckResult] | None = None, candidate: ModuleType = impl) -> str:
-    """Inputs, both outputs and the verdicts, for a failure message or the terminal."""
+def describe(case: Case, results: list[CheckResult] | None = None, candidate: ModuleType = impl,
+             record: OpRecord | None = None) -> str:
+    """Inputs, both outputs and the verdicts, for a failure message or the terminal; `record`
+    answers for TF where the op's own does not (a corpus)."""
     if case.op in misusedb.BY_NAME:
         return _describe_misuse(misusedb.BY_NAME[case.op], case)
-    record = BY_NAME[case.op]
+    record = record or BY_NAME[case.op]
     kwargs = record.arguments(case)
     with np.printoptions(precision=10, threshold=200, linewidth=120):
         flag = "" if candidate is impl else f" --candidate {candidate.__name__}"
@@ -50,3 +54,13 @@ def _describe_misuse(misuse: misusedb.Misuse, case: Case) -> str:
         if misuse.gap is not None:
             lines.append(f"predicted gap (misuse - tf) -> {np.asarray(misuse.gap(inputs))!r}")
     return "\n".join([*lines, run_misuse(misuse, case).describe()])
+
+
+def failing(failures: list[CheckResult], limit: int = 3, candidate: ModuleType = impl,
+            record: Callable[[Case], OpRecord] | None = None) -> str:
+    """A test's failure message: how many checks and cases failed, and the first cases described
+    (`record`: the record answering for TF in a case, where the op's own does not)."""
+    cases_seen = list(dict.fromkeys(f.case for f in failures))
+    shown = "\n\n".join(describe(case, [f for f in failures if f.case == case], candidate, record and record(case))
+                         for case in cases_seen[:limit])
+    return f"{len(failures)} failing checks in {len(cases_seen)} cases; first {limit}:\n\n{shown}"

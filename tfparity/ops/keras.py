@@ -18,7 +18,7 @@ import ml_dtypes
 import numpy as np
 
 import impl.keras
-import oracle.keras
+import oracle
 from tfparity import inputs as gen
 from tfparity.dtypes import f64
 from tfparity.keras_reference import PIPELINES, bounds, references
@@ -324,8 +324,8 @@ def keras_record(loss: str, variant: str, options: Mapping[str, object], build: 
     value_tolerance, vjp_tolerance = _tolerances(f"{loss}:{variant}" if variant else loss)
     return OpRecord(
         reference=getattr(impl.keras, loss),
-        tf=partial(oracle.keras.value, loss),
-        tf_vjp=partial(oracle.keras.vjp, loss),
+        tf=partial(oracle.keras_value, loss),
+        tf_vjp=partial(oracle.keras_vjp, loss),
         exact=exact_fn,
         wide=wide_fn,
         build=build,

@@ -17,7 +17,7 @@ import numpy as np
 from mpmath import mpf
 
 import impl
-import oracle.keras
+import oracle
 from tfparity import exact, wide
 from tfparity import inputs as gen
 from tfparity.backend import computed_in
@@ -147,8 +147,8 @@ def joined_record(function: str, base: OpRecord, variant: str, axes: tuple[int, 
     joined = Joined(axes)
     return OpRecord(
         reference=getattr(impl, function),
-        tf=partial(oracle.keras.value, function),
-        tf_vjp=partial(oracle.keras.vjp, function),
+        tf=partial(oracle.keras_value, function),
+        tf_vjp=partial(oracle.keras_vjp, function),
         exact=partial(_exact, joined, base.exact),
         wide=partial(_wide, joined, base.wide),
         build=partial(gen.activation_inputs, name="x"),
@@ -274,8 +274,8 @@ LAYER_RANK_LIMIT = replace(
 
 KERAS_SOFTMAX_LAYER = OpRecord(
     reference=impl.keras_softmax_layer,
-    tf=partial(oracle.keras.value, "keras_softmax_layer"),
-    tf_vjp=partial(oracle.keras.vjp, "keras_softmax_layer"),
+    tf=partial(oracle.keras_value, "keras_softmax_layer"),
+    tf_vjp=partial(oracle.keras_vjp, "keras_softmax_layer"),
     exact=_layer_exact,
     wide=_layer_wide,
     build=_layer_inputs,

@@ -16,7 +16,7 @@ from functools import partial
 import numpy as np
 
 import impl.reduction
-import oracle.keras
+import oracle
 from tfparity import inputs as gen
 from tfparity.keras_reference import kept_samples, keras_wide, references
 from tfparity.ops import keras as losses
@@ -159,8 +159,8 @@ def reduced_record(base: OpRecord, reduction: str, divergences=(), errors=()) ->
     value_tolerance, vjp_tolerance = _tolerances(f"{base.variant}_{reduction}")
     return OpRecord(
         reference=impl.reduction.reduced_loss,
-        tf=partial(oracle.keras.value, "reduced_loss"),
-        tf_vjp=partial(oracle.keras.vjp, "reduced_loss"),
+        tf=partial(oracle.keras_value, "reduced_loss"),
+        tf_vjp=partial(oracle.keras_vjp, "reduced_loss"),
         exact=exact_fn,
         wide=wide_fn,
         build=partial(gen.weighted_loss_inputs, build=base.build, class_axis=base.has_axis),

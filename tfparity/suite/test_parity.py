@@ -9,8 +9,7 @@ from hypothesis import strategies as st
 from tfparity import backend as backends
 from tfparity import profiles
 from tfparity.batch import run_batch
-from tfparity.check import CheckResult
-from tfparity.describe import describe
+from tfparity.describe import describe, failing
 from tfparity.dtypes import DTYPES
 from tfparity.opdb import RECORDS
 from tfparity.stacking import members, signatures
@@ -19,12 +18,6 @@ from tfparity.suite.families import skip_unless_provided
 from tfparity.sweep import sweep
 
 OP_DTYPES = [pytest.param(r, d, id=f"{r.name}-{d}") for r in RECORDS for d in DTYPES]
-
-
-def _report(failures: list[CheckResult], limit: int = 3) -> str:
-    cases_seen = list(dict.fromkeys(f.case for f in failures))
-    shown = "\n\n".join(describe(case, [f for f in failures if f.case == case]) for case in cases_seen[:limit])
-    return f"{len(failures)} failing checks in {len(cases_seen)} cases; first {limit}:\n\n{shown}"
 
 
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
@@ -44,7 +37,7 @@ def test_sweep(record, dtype, candidate, recorder, shard):
             results += checks
     failures = [r for r in results if not r.passed]
     assert results or not held, "no check ran"
-    assert not failures, _report(failures)
+    assert not failures, failing(failures)
 
 
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
@@ -65,4 +58,4 @@ def test_fuzz(record, dtype, candidate, recorder, shard, data):
     failures = [r for r in results if not r.passed]
     if failures:
         note(describe(failures[0].case, [f for f in failures if f.case == failures[0].case], candidate))
-    assert not failures, _report(failures)
+    assert not failures, failing(failures)

@@ -1,0 +1,132 @@
+"""Write TF's answers for a run's cases into a corpus (this process's TF, on its backend).
+
+Each case is answered as `tfparity.check.single` asks TF: one tape for the value and every VJP,
+the forward call alone where the tape raised, the forward call for an error input. Layer 1 (the
+cases, their inputs and exact answers) is written once; a second capture into the same folder
+(another backend: oneDNN off, another mode) must find the same cases and adds its answers."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from tfparity import backend as backends
+from tfparity.accuracy import spacing_of
+from tfparity.corpus.files import (
+    MANIFEST,
+    Refused,
+    json_bytes,
+    manifest,
+    npz_bytes,
+    seal,
+    stem,
+    write_bytes,
+)
+from tfparity.dtypes import np_dtype
+from tfparity.inputs import Case, case_id, cotangent
+from tfparity.opdb import BY_NAME
+from tfparity.records import ERROR_PREFIX, OpRecord
+
+CAPTURED_SOURCES = ("sweep", "fuzz", "error")  # a misuse is a call pattern, not an op's case
+
+
+def capture(cases: Iterable[tuple[Case, str]], out: Path, provenance: dict[str, str]) -> dict:
+    """Answer `cases` ((case, source) pairs; misuses and unknown ops left out) on this backend
+    into the corpus `out`, and seal it. Returns the manifest."""
+    backend = backends.current()
+    existing = manifest(out) if (out / MANIFEST).exists() else None
+    groups: dict[tuple[str, str], dict[str, tuple[Case, str]]] = {}
+    for case, source in cases:
+        if case.op in BY_NAME and source in CAPTURED_SOURCES:
+            groups.setdefault((case.op, case.dtype), {})[case_id(case)] = (case, source)
+    if existing and set(existing["cases"]) != {stem(*key) for key in groups}:
+        raise Refused(f"{out} holds other ops and dtypes than these cases: capture into a new folder")
+    fingerprint = backend.fingerprint
+    for (op, dtype), held in sorted(groups.items()):
+        record, name = BY_NAME[op], stem(op, dtype)
+        listed = [{"case_id": cid, "spec": repr(case), "source": source} for cid, (case, source) in sorted(held.items())]
+        answers, arrays, exact = {}, {}, {}  # TF's answers and arrays; layer 1's arrays
+        with np.errstate(all="ignore"):
+            for cid, (case, _) in sorted(held.items()):
+                answers[cid] = _answer(record, case, cid, arrays, exact)
+        layer1 = {"json": json_bytes(listed), "npz": npz_bytes(exact)}
+        for suffix, content in layer1.items():
+            path = out / "cases" / f"{name}.{suffix}"
+            if existing and path.read_bytes() != content:
+                raise Refused(f"{out}: {path.name} differs from this run's (other cases, or another harness's "
+                              "inputs): capture into a new folder")
+            write_bytes(path, content)
+        write_bytes(out / "answers" / fingerprint / f"{name}.json", json_bytes(answers))
+        write_bytes(out / "answers" / fingerprint / f"{name}.npz", npz_bytes(arrays))
+    content = existing or {"corpus_version": datetime.datetime.now(datetime.UTC).strftime("%Y.%m.%d.%H%M%S"),
+                           "default_fingerprint": fingerprint, "fingerprints": {},
+                           "cases": {stem(*key): len(held) for key, held in sorted(groups.items())}}
+    content["fingerprints"][fingerprint] = backend.record() | {"provenance": provenance}
+    content.pop("files", None)
+    seal(out, content)
+    return content
+
+
+def _answer(record: OpRecord, case: Case, cid: str, arrays: dict, layer1: dict) -> dict:
+    """TF's answer for one case (into `arrays`), as the engine asks for it; and its layer 1 (into
+    `layer1`)."""
+    kwargs = record.arguments(case)
+    _layer1(record, case, cid, record.tensors(kwargs), layer1)
+    if case.regime.startswith(ERROR_PREFIX):
+        forward, value = _called(record.tf, **kwargs)
+        arrays.update({} if value is None else {f"{cid}/value": value})
+        return {"forward": forward}
+    tape, grads = _called(record.tf_vjp, functools.partial(cotangent, case), **kwargs)
+    if grads is None:
+        forward, value = _called(record.tf, **kwargs)
+        arrays.update({} if value is None else {f"{cid}/value": value})
+        return {"tape": tape, "forward": forward}
+    arrays[f"{cid}/value"] = grads.value
+    arrays.update({f"{cid}/vjp_{n}": g for n, g in grads.items() if g is not None})
+    return {"tape": tape, "grads": {n: g is not None for n, g in grads.items()}}
+
+
+def _layer1(record: OpRecord, case: Case, cid: str, inputs: dict, layer1: dict) -> None:
+    """The case's inputs, and where the exact forms evaluate it, its cotangent (for the exact
+    value's shape) and the exact answer of every check: computed from the spec alone, the same on
+    every backend."""
+    layer1.update({f"{cid}/in/{name}": np.asarray(v) for name, v in inputs.items() if np.asarray(v).dtype != object})
+    if case.regime.startswith(ERROR_PREFIX):
+        return
+    axis, dtype = record.class_axis(case), np_dtype(case.dtype)
+    value = _wide(record, "value", inputs, axis, None)
+    if value is None:
+        return
+    ct = cotangent(case, value.shape)
+    layer1[f"{cid}/cotangent"] = ct
+    for check in record.checks:
+        wide = value if check == "value" else _wide(record, check, inputs, axis, ct)
+        if wide is not None:
+            rounded = wide.astype(np.float64).astype(dtype)
+            layer1[f"{cid}/exact/{check}"] = rounded
+            layer1[f"{cid}/exact/{check}/residual_ulp"] = (
+                (wide - rounded.astype(wide.dtype)) / spacing_of(wide, dtype)).astype(np.float64)
+
+
+def _wide(record: OpRecord, check: str, inputs: dict, axis: int, ct: np.ndarray | None) -> np.ndarray | None:
+    """A check's exact answer (the record's wide form, within `tfparity.wide.bound` of it), or
+    None where the exact forms refuse the inputs; nan where they do not evaluate an element."""
+    try:
+        return np.asarray(record.wide(check, inputs, axis, ct))
+    except (ValueError, IndexError, TypeError, KeyError):
+        return None
+
+
+def _called(fn, *args, **kwargs) -> tuple[object, object]:
+    """("ok", what fn returned), or ({"raised": TF's class, "message": ...}, None). Only TF's
+    errors are answers: anything else is the harness's bug, and stops the capture."""
+    from oracle import OracleError
+
+    try:
+        return "ok", fn(*args, **kwargs)
+    except OracleError as error:
+        return {"raised": error.tf_class, "message": error.message}, None

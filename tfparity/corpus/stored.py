@@ -1,0 +1,113 @@
+"""TF's answers from a corpus, in the engine's terms, without TensorFlow: a record whose `tf` and
+`tf_vjp` give a case's stored answer (its value, its tape's gradients, or the error TF raised),
+and the backend the answers were captured on."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from oracle.answers import Gradients, OracleError
+from tfparity.backend import Backend
+from tfparity.corpus.files import Refused, manifest, read_arrays, resolve, stem
+from tfparity.inputs import Case, parse
+from tfparity.records import OpRecord
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A verified corpus and the fingerprint whose answers a run compares against."""
+
+    root: Path
+    manifest: dict
+    fingerprint: str
+
+    @property
+    def backend(self) -> Backend:
+        return Backend(self.manifest["fingerprints"][self.fingerprint]["facts"])
+
+    def describe(self) -> dict[str, str]:
+        """What a report says of the corpus it ran against."""
+        captured = self.manifest["fingerprints"][self.fingerprint]
+        return {"corpus": str(self.root), "corpus_version": self.manifest["corpus_version"],
+                "corpus_fingerprint": self.fingerprint,
+                "corpus_tensorflow": captured["facts"].get("tensorflow", "?"),
+                "corpus_cpu": captured["provenance"].get("cpu", "?")}
+
+    def holds(self, op: str, dtype: str) -> bool:
+        return stem(op, dtype) in self.manifest["cases"]
+
+    def answers(self, record: OpRecord, dtype: str) -> Answers:
+        name = stem(record.name, dtype)
+        cases = json.loads((self.root / "cases" / f"{name}.json").read_text())
+        folder = self.root / "answers" / self.fingerprint
+        return Answers(record, [(parse(c["spec"]), c["source"], c["case_id"]) for c in cases],
+                       json.loads((folder / f"{name}.json").read_text()), read_arrays(folder / f"{name}.npz"),
+                       read_arrays(self.root / "cases" / f"{name}.npz"))
+
+
+def open_corpus(where: str | Path, fingerprint: str | None = None) -> Corpus:
+    """The corpus in `where` (`smoke`: the shipped one), its schema and checksums verified, with
+    the answers of `fingerprint` (a unique prefix will do) or, with none given, its default."""
+    root = resolve(where)
+    content = manifest(root)
+    captured = sorted(content["fingerprints"])
+    chosen = [fp for fp in captured if fp.startswith(fingerprint)] if fingerprint else [content["default_fingerprint"]]
+    if len(chosen) != 1:
+        raise Refused(f"{root}: fingerprint {fingerprint!r} names {len(chosen)} of its backends; it holds: "
+                      f"{', '.join(captured)}")
+    return Corpus(root, content, chosen[0])
+
+
+@dataclass(frozen=True)
+class Answers:
+    """One op and dtype of a corpus: its cases (case, source, case id), TF's answers, and layer 1."""
+
+    record: OpRecord
+    cases: list[tuple[Case, str, str]]
+    outcomes: dict[str, dict]
+    arrays: dict[str, np.ndarray]
+    layer1: dict[str, np.ndarray]
+
+    def answering(self, case_id: str) -> OpRecord:
+        """The record with TF's functions answering for this case from the corpus."""
+        return replace(self.record, tf=functools.partial(self._value, case_id),
+                       tf_vjp=functools.partial(self._vjp, case_id))
+
+    def _inputs_match(self, case_id: str, kwargs: dict) -> None:
+        """The harness's inputs for the case are the corpus's, bit for bit (else TF's answers are
+        for other numbers)."""
+        for name, value in self.record.tensors(kwargs).items():
+            stored = self.layer1.get(f"{case_id}/in/{name}")
+            value = np.asarray(value)
+            if stored is not None and (stored.dtype != value.dtype or stored.shape != value.shape
+                                       or stored.tobytes() != value.tobytes()):
+                raise Refused(f"case {case_id}: this harness makes other {name} than the corpus holds "
+                              "(the corpus was built by another version): build it again")
+
+    def _value(self, case_id: str, **kwargs: object) -> np.ndarray:
+        self._inputs_match(case_id, kwargs)
+        answer = self.outcomes[case_id]
+        said = answer.get("forward", answer.get("tape"))
+        if said != "ok":
+            raise OracleError(said["raised"], said["message"])
+        return self.arrays[f"{case_id}/value"]
+
+    def _vjp(self, case_id: str, cotangent: object, **kwargs: object) -> Gradients:
+        self._inputs_match(case_id, kwargs)
+        answer = self.outcomes[case_id]
+        if answer["tape"] != "ok":
+            raise OracleError(answer["tape"]["raised"], answer["tape"]["message"])
+        stored = self.layer1.get(f"{case_id}/cotangent")
+        value = self.arrays[f"{case_id}/value"]
+        if callable(cotangent) and stored is not None and stored.shape == np.shape(value) and (
+                not np.array_equal(cotangent(np.shape(value)), stored)):
+            raise Refused(f"case {case_id}: this harness draws another cotangent than the corpus holds: build it again")
+        grads = Gradients((n, self.arrays[f"{case_id}/vjp_{n}"] if present else None)
+                          for n, present in answer["grads"].items())
+        grads.value = value
+        return grads
