@@ -62,12 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     actions = corpus.add_subparsers(required=True, metavar="action")
     build = actions.add_parser("build", help="capture TF's answers for a run's cases into a corpus (needs TF)")
     source = build.add_mutually_exclusive_group(required=True)
-    source.add_argument("--report", type=Path, help="a complete run's report folder: its sweep, fuzz and error cases")
+    source.add_argument("--report", type=Path, nargs="+",
+                        help="complete runs' report folders: their sweep, fuzz and error cases (several: the union, "
+                             "so that each backend's capture into one corpus has the same cases)")
     source.add_argument("--profile", choices=PROFILES, help="run this profile first (into OUT.run) and take its cases")
     build.add_argument("--out", type=Path, required=True,
                        help="the corpus folder: new, or one built from the same cases on another backend")
     build.add_argument("--mode", choices=tuple(MODES), default=os.environ.get(MODE_ENV, "eager"), help="how TF runs")
     build.add_argument("--families", nargs="+", choices=FAMILIES, help="with --profile: only these families")
+    build.add_argument("--smoke", action="store_true", help="only the smoke selection of the run's cases: error inputs, "
+                                                            "special values, known divergences, failures")
     build.set_defaults(command=_corpus_build)
     join = actions.add_parser("merge", help="one corpus from several, each backend's answers kept")
     join.add_argument("corpora", type=Path, nargs="+")
@@ -311,34 +315,41 @@ def _corpus_build(args: argparse.Namespace) -> int:
     from reports import environment, output
 
     os.environ[MODE_ENV] = args.mode  # before TF is imported
-    report = args.report
+    reports = args.report
     if args.profile:
-        report = args.out.with_name(args.out.name + ".run")
-        status = _run(_parser().parse_args(["run", "--profile", args.profile, "--out", str(report), "--mode", args.mode,
-                                            *(["--families", *args.families] if args.families else [])]))
+        reports = [args.out.with_name(args.out.name + ".run")]
+        status = _run(_parser().parse_args(["run", "--profile", args.profile, "--out", str(reports[0]), "--mode",
+                                            args.mode, *(["--families", *args.families] if args.families else [])]))
         if status == 2:
             return 2
-    try:
-        run, _ = output.load(report.resolve())
-    except ValueError as error:
-        print(f"tfparity corpus build: {error}", file=sys.stderr)
-        return 2
-    if run["status"] != "complete":
-        print(f"tfparity corpus build: {report} is an incomplete run: its cases are not the profile's", file=sys.stderr)
-        return 2
+    from tfparity.corpus import smoke
     from tfparity.corpus.capture import capture
     from tfparity.corpus.files import Refused
     from tfparity.inputs import parse
 
-    rows = output.load_cases(report.resolve()).drop_duplicates("case_id")
-    cases = [(parse(spec), source) for spec, source in zip(rows["spec"], rows["source"], strict=True)]
-    env = run["environment"]
+    cases, runs = {}, []
+    for report in reports:
+        try:
+            run, _ = output.load(report.resolve())
+        except ValueError as error:
+            print(f"tfparity corpus build: {error}", file=sys.stderr)
+            return 2
+        if run["status"] != "complete":
+            print(f"tfparity corpus build: {report} is an incomplete run: its cases are not the profile's",
+                  file=sys.stderr)
+            return 2
+        rows = output.load_cases(report.resolve())
+        rows = smoke.select(rows) if args.smoke else rows.drop_duplicates("case_id")
+        cases |= {cid: (parse(spec), source) for cid, spec, source in zip(rows["case_id"], rows["spec"], rows["source"],
+                                                                          strict=True)}
+        runs.append(run)
+    env = runs[0]["environment"]
     provenance = {key: str(env.get(key, "?")) for key in ("harness", "numpy", "cpu", "profile", "seed", "date")}
-    provenance |= {"run": str(report), "run_mode": args.mode, environment.ONEDNN_VARIABLE:
+    provenance |= {"runs": " ".join(map(str, reports)), "run_mode": args.mode, environment.ONEDNN_VARIABLE:
                    os.environ.get(environment.ONEDNN_VARIABLE, environment.UNSET)}
     provenance |= {package: environment.version_of(package) for package in ("mpmath", "ml_dtypes", "tensorflow-cpu")}
     try:
-        content = capture(cases, args.out, provenance)
+        content = capture(cases.values(), args.out, provenance)
     except Refused as error:
         print(f"tfparity corpus build: refused: {error}", file=sys.stderr)
         return 2

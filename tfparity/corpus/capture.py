@@ -19,9 +19,8 @@ from tfparity.accuracy import spacing_of
 from tfparity.corpus.files import (
     MANIFEST,
     Refused,
-    json_bytes,
     manifest,
-    npz_bytes,
+    packed,
     seal,
     stem,
     write_bytes,
@@ -32,36 +31,43 @@ from tfparity.opdb import BY_NAME
 from tfparity.records import ERROR_PREFIX, OpRecord
 
 CAPTURED_SOURCES = ("sweep", "fuzz", "error")  # a misuse is a call pattern, not an op's case
+MESSAGE = 400  # characters of TF's error message kept (verdicts compare the class; the message is for people)
 
 
 def capture(cases: Iterable[tuple[Case, str]], out: Path, provenance: dict[str, str]) -> dict:
     """Answer `cases` ((case, source) pairs; misuses and unknown ops left out) on this backend
-    into the corpus `out`, and seal it. Returns the manifest."""
+    into the corpus `out`, and seal it. Returns the manifest. Nothing is written unless every
+    file of layer 1 is the corpus's already (a second backend's capture), and a capture that stops
+    early leaves files its manifest does not list: a corpus that refuses to load."""
     backend = backends.current()
+    fingerprint = backend.fingerprint
     existing = manifest(out) if (out / MANIFEST).exists() else None
+    if existing and fingerprint in existing["fingerprints"]:
+        raise Refused(f"{out} already holds the answers of {fingerprint}")
     groups: dict[tuple[str, str], dict[str, tuple[Case, str]]] = {}
     for case, source in cases:
         if case.op in BY_NAME and source in CAPTURED_SOURCES:
             groups.setdefault((case.op, case.dtype), {})[case_id(case)] = (case, source)
-    if existing and set(existing["cases"]) != {stem(*key) for key in groups}:
-        raise Refused(f"{out} holds other ops and dtypes than these cases: capture into a new folder")
-    fingerprint = backend.fingerprint
+    files: dict[Path, bytes] = {}
     for (op, dtype), held in sorted(groups.items()):
-        record, name = BY_NAME[op], stem(op, dtype)
-        listed = [{"case_id": cid, "spec": repr(case), "source": source} for cid, (case, source) in sorted(held.items())]
+        name, held = stem(op, dtype), dict(sorted(held.items()))
+        listed = [{"case_id": cid, "spec": repr(case), "source": source} for cid, (case, source) in held.items()]
         answers, arrays, exact = {}, {}, {}  # TF's answers and arrays; layer 1's arrays
         with np.errstate(all="ignore"):
-            for cid, (case, _) in sorted(held.items()):
-                answers[cid] = _answer(record, case, cid, arrays, exact)
-        layer1 = {"json": json_bytes(listed), "npz": npz_bytes(exact)}
-        for suffix, content in layer1.items():
-            path = out / "cases" / f"{name}.{suffix}"
-            if existing and path.read_bytes() != content:
-                raise Refused(f"{out}: {path.name} differs from this run's (other cases, or another harness's "
-                              "inputs): capture into a new folder")
-            write_bytes(path, content)
-        write_bytes(out / "answers" / fingerprint / f"{name}.json", json_bytes(answers))
-        write_bytes(out / "answers" / fingerprint / f"{name}.npz", npz_bytes(arrays))
+            for cid, (case, _) in held.items():
+                answers[cid] = _answer(BY_NAME[op], case, cid, arrays, exact)
+        for suffix, content in packed({"cases": listed}, list(held), exact).items():
+            files[Path("cases", f"{name}.{suffix}")] = content
+        for suffix, content in packed({"outcomes": answers, "case_ids": list(held)}, list(held), arrays).items():
+            files[Path("answers", fingerprint, f"{name}.{suffix}")] = content
+    if existing:
+        layer1 = {Path(name) for name in existing["files"] if name.startswith("cases/")}
+        if layer1 != {path for path in files if path.parts[0] == "cases"} or any(
+                (out / path).read_bytes() != content for path, content in files.items() if path.parts[0] == "cases"):
+            raise Refused(f"{out} holds other cases than these (another run's, or another harness's inputs): "
+                          "capture into a new folder")
+    for path, content in files.items():
+        write_bytes(out / path, content)
     content = existing or {"corpus_version": datetime.datetime.now(datetime.UTC).strftime("%Y.%m.%d.%H%M%S"),
                            "default_fingerprint": fingerprint, "fingerprints": {},
                            "cases": {stem(*key): len(held) for key, held in sorted(groups.items())}}
@@ -109,7 +115,7 @@ def _layer1(record: OpRecord, case: Case, cid: str, inputs: dict, layer1: dict) 
             rounded = wide.astype(np.float64).astype(dtype)
             layer1[f"{cid}/exact/{check}"] = rounded
             layer1[f"{cid}/exact/{check}/residual_ulp"] = (
-                (wide - rounded.astype(wide.dtype)) / spacing_of(wide, dtype)).astype(np.float64)
+                (wide - rounded.astype(wide.dtype)) / spacing_of(wide, dtype)).astype(np.float32)
 
 
 def _wide(record: OpRecord, check: str, inputs: dict, axis: int, ct: np.ndarray | None) -> np.ndarray | None:
@@ -129,4 +135,4 @@ def _called(fn, *args, **kwargs) -> tuple[object, object]:
     try:
         return "ok", fn(*args, **kwargs)
     except OracleError as error:
-        return {"raised": error.tf_class, "message": error.message}, None
+        return {"raised": error.tf_class, "message": error.message[:MESSAGE]}, None

@@ -5,7 +5,6 @@ and the backend the answers were captured on."""
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import numpy as np
 
 from oracle.answers import Gradients, OracleError
 from tfparity.backend import Backend
-from tfparity.corpus.files import Refused, manifest, read_arrays, resolve, stem
+from tfparity.corpus.files import Refused, manifest, read_packed, resolve, stem
 from tfparity.inputs import Case, parse
 from tfparity.records import OpRecord
 
@@ -43,11 +42,10 @@ class Corpus:
 
     def answers(self, record: OpRecord, dtype: str) -> Answers:
         name = stem(record.name, dtype)
-        cases = json.loads((self.root / "cases" / f"{name}.json").read_text())
-        folder = self.root / "answers" / self.fingerprint
-        return Answers(record, [(parse(c["spec"]), c["source"], c["case_id"]) for c in cases],
-                       json.loads((folder / f"{name}.json").read_text()), read_arrays(folder / f"{name}.npz"),
-                       read_arrays(self.root / "cases" / f"{name}.npz"))
+        cases, layer1 = read_packed(self.root / "cases", name, "cases")
+        answers, arrays = read_packed(self.root / "answers" / self.fingerprint, name, "case_ids")
+        return Answers(record, [(parse(c["spec"]), c["source"], c["case_id"]) for c in cases["cases"]],
+                       answers["outcomes"], arrays, layer1)
 
 
 def open_corpus(where: str | Path, fingerprint: str | None = None) -> Corpus:

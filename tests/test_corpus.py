@@ -1,0 +1,251 @@
+"""The corpus (tfparity.corpus): TF's answers captured as files judge a candidate exactly as TF
+live does, with TensorFlow never imported; a corpus that was changed, or that holds other cases
+or backends than asked for, is refused; the shipped smoke corpus is whole and impl passes it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import impl
+from tfparity import backend as backends
+from tfparity.accuracy import exact_of, spacing_of
+from tfparity.check import run_case
+from tfparity.corpus.capture import capture
+from tfparity.corpus.files import (
+    MANIFEST,
+    SMOKE,
+    Refused,
+    manifest,
+    packed,
+    read_packed,
+    seal,
+    stem,
+)
+from tfparity.corpus.merge import merge
+from tfparity.corpus.stored import open_corpus
+from tfparity.dtypes import DTYPES
+from tfparity.inputs import case_id
+from tfparity.opdb import BY_NAME, RECORDS
+from tfparity.sweep import sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+THIS = backends.current()
+# op, dtype: plain and Keras ops, bfloat16 (stored as bits), int labels (no gradient), float16 into float32
+CAPTURED = [("softmax", "float32"), ("softmax", "bfloat16"), ("sparse_softmax_cross_entropy_with_logits", "float64"),
+            ("binary_crossentropy:probabilities", "float16")]
+PER_OP = 24
+
+
+def _cases(op: str, dtype: str) -> list[tuple]:
+    """Every k-th sweep case (ranks, axes, regimes in turn) and the op's error inputs in the dtype."""
+    record = BY_NAME[op]
+    swept = list(sweep(record, dtype))
+    chosen = [(case, "sweep") for case in swept[::max(1, len(swept) // PER_OP)][:PER_OP]]
+    return chosen + [(case, "error") for _, case in record.error_cases() if case.dtype == dtype]
+
+
+def _fed(onednn: str) -> backends.Backend:
+    """This machine's backend with another oneDNN answer: a second fingerprint, fed."""
+    return backends.Backend(dict(THIS.facts) | {"onednn": onednn})
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("corpus") / "c"
+    capture([c for op, dtype in CAPTURED for c in _cases(op, dtype)], out, {"harness": "test"})
+    return out
+
+
+def _copy(corpus: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "copy"
+    shutil.copytree(corpus, copy)
+    return copy
+
+
+def _rewrite(folder: Path, name: str, ids_key: str, change) -> str:
+    """Change a packed pair's arrays (`change(name, array)`) and seal the corpus again, as a
+    corpus edited by hand would be; the name of the first array changed."""
+    meta, arrays = read_packed(folder, name, ids_key)
+    ids = [c["case_id"] if isinstance(c, dict) else c for c in meta[ids_key]]
+    changed = {k: change(k, v) for k, v in arrays.items()}
+    for suffix, content in packed(meta, ids, changed).items():
+        (folder / f"{name}.{suffix}").write_bytes(content)
+    root = next(p for p in folder.parents if (p / MANIFEST).exists())
+    seal(root, {k: v for k, v in manifest(root, verify=False).items() if k != "files"})
+    return next(k for k in arrays if not np.array_equal(arrays[k], changed[k], equal_nan=True))
+
+
+def test_the_stored_answers_judge_as_tf_does_live(built):
+    corpus = open_corpus(built)
+    assert corpus.fingerprint == backends.current().fingerprint
+    for op, dtype in CAPTURED:
+        answers = corpus.answers(BY_NAME[op], dtype)
+        assert len(answers.cases) == len(_cases(op, dtype))
+        for case, _, cid in answers.cases:
+            live = run_case(BY_NAME[op], case)
+            stored = run_case(answers.answering(cid), case, impl, corpus.backend)
+            seen = [[(r.check, r.verdict, r.tf_answer, r.known, r.detail) for r in results] for results in (live, stored)]
+            assert seen[0] == seen[1], case
+
+
+def test_a_wrong_candidate_fails_against_the_corpus(built):
+    """impl's softmax off by a relative 2^-12 (under float32's ordinary tolerance it would pass)."""
+    wrong = types.ModuleType("wrong")
+    wrong.__dict__.update({name: getattr(impl, name) for name in dir(impl) if not name.startswith("__")})
+    wrong.softmax = lambda logits, axis=None: (impl.softmax(logits, axis) * (1 + 2.0**-12)).astype(logits.dtype)
+    corpus = open_corpus(built)
+    answers = corpus.answers(BY_NAME["softmax"], "float32")
+    verdicts = {r.verdict for case, _, cid in answers.cases
+                for r in run_case(answers.answering(cid), case, wrong, corpus.backend) if r.check == "value"}
+    assert "mismatch" in verdicts or "inaccurate" in verdicts, verdicts
+
+
+def test_layer_1_holds_the_exact_answer_rounded_with_its_residual(built):
+    """The stored exact value is mpmath's rounded to the case's dtype, and its residual is within
+    half an ULP: together they give the exact answer past the dtype's precision."""
+    record = BY_NAME["softmax"]
+    _, layer1 = read_packed(built / "cases", stem("softmax", "float32"), "cases")
+    checked = 0
+    for case, _ in _cases("softmax", "float32"):
+        cid = case_id(case)
+        if f"{cid}/exact/value" not in layer1:
+            continue
+        inputs = {"logits": layer1[f"{cid}/in/logits"]}
+        rounded, residual = layer1[f"{cid}/exact/value"], layer1[f"{cid}/exact/value/residual_ulp"]
+        finite = np.isfinite(residual)
+        assert np.all(np.abs(residual[finite]) <= 0.5 + 1e-6)
+        ex = exact_of(record.exact, record.wide, "value", inputs, record.class_axis(case),
+                      layer1[f"{cid}/cotangent"], np.dtype(np.float32), np.zeros(rounded.shape))
+        index = np.unravel_index(int(np.argmax(finite)), rounded.shape)
+        precise = ex.precise((0, *index))
+        if finite[index] and precise is not None:
+            spacing = float(spacing_of(np.asarray(float(precise)), np.float32))
+            assert abs(float(rounded[index]) + float(residual[index]) * spacing - float(precise)) <= 1e-6 * spacing
+            checked += 1
+    assert checked >= 5
+
+
+def test_a_run_against_the_corpus_never_imports_tensorflow(built, tmp_path):
+    """`tfparity run --corpus` with TensorFlow and Keras made unimportable passes impl, and says
+    which corpus and backend it compared against."""
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text("import sys\nsys.modules.update(tensorflow=None, keras=None)\n")
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(blocker), str(ROOT)])}
+    blocked = subprocess.run([sys.executable, "-c", "import tensorflow"], env=env, capture_output=True, check=False)
+    assert blocked.returncode != 0
+    out = tmp_path / "out"
+    run = subprocess.run([sys.executable, "-m", "reports", "run", "--corpus", str(built), "--out", str(out), "-n", "0"],
+                         env=env, capture_output=True, text=True, cwd=tmp_path, check=False, timeout=600)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    environment = json.loads((out / "run.json").read_text())["environment"]
+    assert environment["corpus_fingerprint"] == backends.current().fingerprint
+    assert environment["backend"] == backends.current().fingerprint
+
+
+@pytest.mark.parametrize("damage", ["checksum", "missing", "extra", "schema"])
+def test_a_changed_corpus_is_refused(built, tmp_path, damage):
+    corpus = _copy(built, tmp_path)
+    npz = next((corpus / "answers").rglob("*.npz"))
+    if damage == "checksum":
+        data = bytearray(npz.read_bytes())
+        data[len(data) // 2] ^= 1
+        npz.write_bytes(bytes(data))
+    elif damage == "missing":
+        npz.unlink()
+    elif damage == "extra":
+        (corpus / "cases" / "more.json").write_text("{}")
+    else:
+        content = json.loads((corpus / MANIFEST).read_text())
+        (corpus / MANIFEST).write_text(json.dumps(content | {"schema": content["schema"] + 1}))
+    with pytest.raises(Refused):
+        open_corpus(corpus)
+
+
+def test_inputs_the_harness_no_longer_makes_fail_the_case(built, tmp_path):
+    corpus = _copy(built, tmp_path)
+    key = _rewrite(corpus / "cases", stem("softmax", "float32"), "cases", lambda k, v: v + v.dtype.type(k.endswith("/in/logits")))
+    opened = open_corpus(corpus)
+    answers = opened.answers(BY_NAME["softmax"], "float32")
+    cid = key.split("/")[0]
+    case = next(case for case, _, c in answers.cases if c == cid)
+    [value, *_] = run_case(answers.answering(cid), case, impl, opened.backend)
+    assert not value.passed and value.verdict == "error" and "makes other logits than the corpus holds" in value.detail
+
+
+def test_two_backends_in_one_corpus_are_chosen_by_fingerprint(tmp_path, monkeypatch):
+    cases = _cases("softmax", "float32")
+    out = tmp_path / "two"
+    for onednn in ("on", "off"):
+        monkeypatch.setattr(backends, "current", lambda onednn=onednn: _fed(onednn))
+        capture(cases, out, {"harness": "test"})
+    on, off = _fed("on").fingerprint, _fed("off").fingerprint
+    assert set(manifest(out)["fingerprints"]) == {on, off}
+    assert open_corpus(out).fingerprint == on  # the first captured, with none asked for
+    assert open_corpus(out, off).backend.facts["onednn"] == "off"
+    with pytest.raises(Refused, match="names 2"):
+        open_corpus(out, "cpu-")
+    monkeypatch.setattr(backends, "current", lambda: _fed("third"))
+    with pytest.raises(Refused, match="other cases"):
+        capture(_cases("softmax", "bfloat16"), out, {"harness": "test"})
+    assert set(manifest(out)["fingerprints"]) == {on, off}  # refused before writing
+
+
+def test_corpora_of_other_machines_merge(built, tmp_path, monkeypatch):
+    cases = [c for op, dtype in CAPTURED for c in _cases(op, dtype)]
+    monkeypatch.setattr(backends, "current", lambda: _fed("elsewhere"))
+    other = tmp_path / "other"
+    capture(cases, other, {"harness": "test"})
+    merged = merge([built, other], tmp_path / "merged")
+    assert set(merged["fingerprints"]) == {THIS.fingerprint, _fed("elsewhere").fingerprint}
+    assert open_corpus(tmp_path / "merged", _fed("elsewhere").fingerprint).backend.facts["onednn"] == "elsewhere"
+    fewer = tmp_path / "fewer"
+    capture(cases[:3], fewer, {"harness": "test"})
+    with pytest.raises(Refused, match="other cases"):
+        merge([built, fewer], tmp_path / "refused")
+    changed = _copy(other, tmp_path)
+    _rewrite(changed / "answers" / _fed("elsewhere").fingerprint, stem("softmax", "float32"), "case_ids",
+             lambda k, v: v + v.dtype.type(1))
+    with pytest.raises(Refused, match="differ"):
+        merge([tmp_path / "merged", changed], tmp_path / "refused2")
+
+
+def test_the_smoke_corpus_ships_whole_and_impl_passes_it():
+    """Under 5 MB, both oneDNN settings, every error input of every op and dtype; impl passes
+    every case against each backend."""
+    content = manifest(SMOKE)
+    assert sum(p.stat().st_size for p in SMOKE.rglob("*") if p.is_file()) < 5 * 2**20
+    assert {c["facts"]["onednn"] for c in content["fingerprints"].values()} == {"on", "off"}
+    for fingerprint in content["fingerprints"]:
+        corpus = open_corpus("smoke", fingerprint)
+        held = set()
+        for record in RECORDS:
+            for dtype in DTYPES:
+                if corpus.holds(record.name, dtype):
+                    answers = corpus.answers(record, dtype)
+                    for case, _, cid in answers.cases:
+                        held.add(cid)
+                        failed = [r.describe() for r in run_case(answers.answering(cid), case, impl, corpus.backend)
+                                  if not r.passed]
+                        assert not failed, (case, failed)
+        errors = {case_id(case) for record in RECORDS for _, case in record.error_cases()}
+        assert errors <= held
+
+
+def test_a_capture_answers_what_the_engine_asks(built):
+    """The answers file says what TF did for each case: its tape, or the forward call where the
+    tape raised or the case is an error input."""
+    corpus = open_corpus(built)
+    answers = corpus.answers(BY_NAME["sparse_softmax_cross_entropy_with_logits"], "float64")
+    kinds = {tuple(sorted(answer)) for answer in answers.outcomes.values()}
+    assert ("grads", "tape") in kinds and ("forward",) in kinds
+    assert all(answer["grads"] == {"logits": True} for answer in answers.outcomes.values() if "grads" in answer)
