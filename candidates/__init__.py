@@ -13,3 +13,10 @@ SHIPPED = {"jax": "candidates.jax", "onnxruntime": "candidates.onnxruntime", "ke
 def module_name(name: str) -> str:
     """The module a `--candidate` name stands for."""
     return SHIPPED.get(name, name)
+
+
+def device_of(module: object) -> str:
+    """Where a candidate computes, as its `device()` says (a device candidate names its platform
+    and kind: `gpu:NVIDIA A100`); a module without one runs on the host."""
+    device = getattr(module, "device", None)
+    return str(device()) if callable(device) else "host (the candidate names no device)"

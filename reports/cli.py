@@ -224,7 +224,7 @@ def _candidate_problems(name: str, ops: list[str] | None, families: list[str] | 
     try:
         module = importlib.import_module(module_name(name))
     except Exception as error:  # noqa: BLE001  (whatever importing it raises is the user's answer)
-        hint = (f"its extra is not installed: pip install 'tfparity[{'onnx' if name == 'onnxruntime' else name}]'"
+        hint = (f"its extra is not installed: pip install 'tfparity[{'onnx' if name == 'onnxruntime' else 'jax'}]'"
                 if name in SHIPPED else "is it on PYTHONPATH, or in the working directory?")
         return [f"import {module_name(name)} failed: {type(error).__name__}: {error} ({hint})"]
     from tfparity.opdb import RECORDS

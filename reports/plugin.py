@@ -16,7 +16,7 @@ from types import ModuleType
 import pytest
 from hypothesis import settings
 
-from candidates import module_name
+from candidates import device_of, module_name
 from oracle.modes import ENV as MODE_ENV
 from oracle.modes import MODES
 from oracle.modes import current as current_mode
@@ -210,8 +210,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "selection": {key: config.getoption(key) or "all" for key in ("ops", "dtypes")}}
     if CORPUS in config.stash:
         part |= config.stash[CORPUS].describe()
+    if not aborted:
+        part["candidate_device"] = _device(config.getoption("candidate"))
     config.stash[RUN] = output.write(Path(out), merged, env | part, exitstatus, aborted)
 
+
+
+def _device(candidate: str) -> str:
+    """Where the candidate computed (its `device()`), or why that is not known."""
+    try:
+        return device_of(importlib.import_module(module_name(candidate)))
+    except Exception as error:  # noqa: BLE001  (a candidate that no longer imports is the run's own failure)
+        return f"unknown ({type(error).__name__})"
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

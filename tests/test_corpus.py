@@ -134,9 +134,8 @@ def test_layer_1_holds_the_exact_answer_rounded_with_its_residual(built):
     assert checked >= 5
 
 
-def test_a_run_against_the_corpus_never_imports_tensorflow(built, tmp_path):
-    """`tfparity run --corpus` with TensorFlow and Keras made unimportable passes impl, and says
-    which corpus and backend it compared against."""
+def _run_without_tf(tmp_path: Path, *args: str) -> dict:
+    """`tfparity run --corpus ...` with TensorFlow and Keras made unimportable: the run's environment."""
     blocker = tmp_path / "blocker"
     blocker.mkdir()
     (blocker / "sitecustomize.py").write_text("import sys\nsys.modules.update(tensorflow=None, keras=None)\n")
@@ -144,12 +143,25 @@ def test_a_run_against_the_corpus_never_imports_tensorflow(built, tmp_path):
     blocked = subprocess.run([sys.executable, "-c", "import tensorflow"], env=env, capture_output=True, check=False)
     assert blocked.returncode != 0
     out = tmp_path / "out"
-    run = subprocess.run([sys.executable, "-m", "reports", "run", "--corpus", str(built), "--out", str(out), "-n", "0"],
+    run = subprocess.run([sys.executable, "-m", "reports", "run", *args, "--out", str(out), "-n", "0"],
                          env=env, capture_output=True, text=True, cwd=tmp_path, check=False, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    environment = json.loads((out / "run.json").read_text())["environment"]
-    assert environment["corpus_fingerprint"] == backends.current().fingerprint
-    assert environment["backend"] == backends.current().fingerprint
+    return json.loads((out / "run.json").read_text())["environment"]
+
+
+def test_a_run_against_the_corpus_never_imports_tensorflow(built, tmp_path):
+    """It passes impl, and says which corpus and backend it compared against, and where impl ran."""
+    environment = _run_without_tf(tmp_path, "--corpus", str(built))
+    assert environment["corpus_fingerprint"] == environment["backend"] == THIS.fingerprint
+    assert environment["corpus"] == str(built) and environment["candidate_device"].startswith("host")
+
+
+def test_a_device_candidate_is_checked_on_the_host_and_its_device_recorded(built, tmp_path):
+    """The JAX adapter (a jitted candidate, here on the CPU device) against the corpus, without TF."""
+    pytest.importorskip("jax")
+    environment = _run_without_tf(tmp_path, "--corpus", str(built), "--candidate", "jax", "--ops", "softmax",
+                                  "sparse_softmax_cross_entropy_with_logits")
+    assert environment["candidate"] == "jax" and environment["candidate_device"].startswith("cpu:")
 
 
 @pytest.mark.parametrize("damage", ["checksum", "missing", "extra", "schema"])

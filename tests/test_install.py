@@ -1,9 +1,10 @@
 """tfparity as a user installs it: the wheel in a fresh virtualenv, run from another directory.
 
-`pip install tfparity-*.whl` (not editable), then, from a folder holding only the user's own
-candidate package: `tfparity run --candidate mypkg.ops` and `tfparity replay` work, the
-derandomized cases are the source checkout's, and a candidate missing a function is refused
-before any case runs.
+`pip install tfparity-*.whl` (not editable) installs no TensorFlow: from a folder holding only the
+user's own candidate package, `tfparity run --corpus smoke` checks it against the corpus shipped
+in the wheel. With the `tf` extra added: `tfparity run --candidate mypkg.ops` and `tfparity
+replay` work, the derandomized cases are the source checkout's, and a candidate missing a
+function is refused before any case runs. (The tests run in file order: the bare install's first.)
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ def _run(*args: str, cwd: Path, timeout: int = 1800) -> subprocess.CompletedProc
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
-    """A fresh virtualenv with the wheel installed; its bin folder."""
+def bare(tmp_path_factory) -> tuple[Path, Path]:
+    """A fresh virtualenv with the wheel installed, no extra: its bin folder, and the wheel."""
     where = tmp_path_factory.mktemp("install")
     built = _run(sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-w", str(where / "dist"), cwd=where)
     assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
@@ -41,6 +42,15 @@ def installed(tmp_path_factory) -> Path:
     assert made.returncode == 0, made.stderr
     bin_dir = where / "venv" / "bin"
     done = _run(str(bin_dir / "pip"), "install", "-q", str(wheel), cwd=where)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    return bin_dir, wheel
+
+
+@pytest.fixture(scope="module")
+def installed(bare) -> Path:
+    """The same virtualenv with the `tf` extra (TensorFlow, the live oracle); its bin folder."""
+    bin_dir, wheel = bare
+    done = _run(str(bin_dir / "pip"), "install", "-q", f"{wheel}[tf]", cwd=wheel.parent)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return bin_dir
 
@@ -54,6 +64,18 @@ def elsewhere(tmp_path) -> Path:
     (package / "ops.py").write_text("from impl import *  # the user's port: here, impl under another name\n")
     (package / "broken.py").write_text("from impl import *\ndel softmax_vjp\n")
     return tmp_path
+
+
+def test_without_tensorflow_the_wheel_checks_against_its_smoke_corpus(bare, elsewhere):
+    bin_dir, _ = bare
+    absent = _run(str(bin_dir / "python"), "-c", "import tensorflow", cwd=elsewhere)
+    assert absent.returncode != 0, "the bare install has no TensorFlow"
+    run = _run(str(bin_dir / "tfparity"), "run", "--corpus", "smoke", "--ops", "softmax", "sparse_softmax_cross_entropy_with_logits",
+               "--candidate", "mypkg.ops", "--out", "out", "-n", "0", cwd=elsewhere)
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
+    environment = json.loads((elsewhere / "out" / "run.json").read_text())["environment"]
+    assert environment["tensorflow"] == "(not installed)" and environment["corpus_fingerprint"]
+    assert environment["corpus"].endswith("smoke")
 
 
 def test_the_installed_wheel_runs_and_replays_from_another_directory(installed, elsewhere, tmp_path_factory):

@@ -37,6 +37,12 @@ BATCHABLE = True
 FAMILIES = ("tf.nn",)  # tf.nn's ops as jax.nn and optax give them; Keras's losses on JAX are their own candidate
 
 
+def device() -> str:
+    """The device the functions run on (this adapter pins the CPU), as the report records it."""
+    first = jax.devices()[0]
+    return f"{first.platform}:{first.device_kind} (jax {jax.__version__})"
+
+
 def _axis(axis: int | None) -> int:
     """TF's `axis=None` is the last axis."""
     return -1 if axis is None else axis
