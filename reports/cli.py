@@ -70,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="the corpus folder: new, or one built from the same cases on another backend")
     build.add_argument("--mode", choices=tuple(MODES), default=os.environ.get(MODE_ENV, "eager"), help="how TF runs")
     build.add_argument("--families", nargs="+", choices=FAMILIES, help="with --profile: only these families")
+    build.add_argument("-n", type=int, default=0, help="processes answering (default: one per CPU)")
     build.add_argument("--smoke", action="store_true", help="only the smoke selection of the run's cases: error inputs, "
                                                             "special values, known divergences, failures")
     build.set_defaults(command=_corpus_build)
@@ -197,9 +198,15 @@ def _run_corpus(args: argparse.Namespace, out: Path, shard) -> int:
     command = [*_pytest((str(SUITE / "test_corpus.py"),), args, out, shard), f"--corpus={corpus.root}",
                f"--fingerprint={corpus.fingerprint}", "--hypothesis-profile=ci"]
     if args.progress > 0:
-        expected = sum(n for name, n in corpus.manifest["cases"].items()
-                       if (not args.ops or name.rsplit("-", 1)[0] in args.ops)
-                       and (not args.dtypes or name.rsplit("-", 1)[1] in args.dtypes)) // shard.count
+        from candidates import module_name
+        from tfparity.corpus.files import stem
+        from tfparity.dtypes import DTYPES
+        from tfparity.opdb import RECORDS
+
+        families = getattr(sys.modules.get(module_name(args.candidate)), "FAMILIES", FAMILIES)
+        expected = sum(corpus.manifest["cases"].get(stem(record.name, dtype), 0) for record in RECORDS for dtype in DTYPES
+                       if record.family in (args.families or families) and (not args.ops or record.name in args.ops)
+                       and (not args.dtypes or dtype in args.dtypes)) // shard.count
         command += [f"--progress={args.progress:g}", f"--expected-cases={expected}"]
     return _finish(command, out, {})
 
@@ -349,7 +356,7 @@ def _corpus_build(args: argparse.Namespace) -> int:
                    os.environ.get(environment.ONEDNN_VARIABLE, environment.UNSET)}
     provenance |= {package: environment.version_of(package) for package in ("mpmath", "ml_dtypes", "tensorflow-cpu")}
     try:
-        content = capture(cases.values(), args.out, provenance)
+        content = capture(cases.values(), args.out, provenance, workers=args.n or os.cpu_count() or 1)
     except Refused as error:
         print(f"tfparity corpus build: refused: {error}", file=sys.stderr)
         return 2

@@ -11,10 +11,15 @@ import numpy as np
 from candidates import module_name
 from oracle.modes import ENV as MODE_ENV
 from reports import output
+from tfparity.backend import answer_from as answers_from
 from tfparity.backend import current
+from tfparity.corpus.files import Refused
+from tfparity.corpus.stored import open_corpus
 from tfparity.describe import arguments as replay_arguments
 from tfparity.describe import describe
-from tfparity.inputs import parse
+from tfparity.inputs import Case, case_id, parse
+from tfparity.opdb import BY_NAME
+from tfparity.records import OpRecord
 
 
 def replay(case: str, report_dir: Path, candidate: str | None = None, mode: str | None = None) -> str:
@@ -25,7 +30,9 @@ def replay(case: str, report_dir: Path, candidate: str | None = None, mode: str 
     ran = recorded.split("-")[1] if recorded else _ran(report_dir, "mode", os.environ.get(MODE_ENV, "eager"))
     os.environ[MODE_ENV] = mode or ran  # a fingerprint is <device>-<mode>-tf<version>-<hash>
     module = importlib.import_module(module_name(candidate or _ran(report_dir, "candidate", "impl")))
-    text = f"candidate: {module.__name__}; TF mode: {os.environ[MODE_ENV]}\n" + describe(found, candidate=module)
+    record, source = _from_corpus(found, report_dir) if _ran(report_dir, "corpus", "") else (None, "")
+    text = (f"candidate: {module.__name__}; TF mode: {os.environ[MODE_ENV]}{source}\n"
+            + describe(found, candidate=module, record=record))
     here = current().fingerprint
     if recorded and recorded != here:
         text += (f"\nNOTE: the case was recorded on backend {recorded}, this is {here}: kernels, known "
@@ -38,6 +45,23 @@ def replay(case: str, report_dir: Path, candidate: str | None = None, mode: str 
                 np.array_equal(stored[k], regenerated[k], equal_nan=stored[k].dtype.kind in "fc") for k in stored.files)
         text += f"\nsaved inputs {saved}: {'identical to' if same else 'DIFFER FROM'} the spec's"
     return text
+
+
+def _from_corpus(case: Case, report_dir: Path) -> tuple[OpRecord, str]:
+    """A run against a corpus is replayed against it: TF's answer for the case, from the same
+    corpus and fingerprint, on that backend (TensorFlow not imported)."""
+    try:
+        corpus = open_corpus(_ran(report_dir, "corpus", ""), _ran(report_dir, "corpus_fingerprint", ""))
+    except Refused as error:
+        raise ValueError(f"the run's corpus: {error}") from None
+    if not corpus.holds(case.op, case.dtype):
+        raise ValueError(f"the run's corpus {corpus.root} holds no {case.op} {case.dtype} cases")
+    answers_from(corpus.backend)
+    cid = case_id(case)
+    answers = corpus.answers(BY_NAME[case.op], case.dtype)
+    if cid not in answers.outcomes:
+        raise ValueError(f"case {cid} is not in the run's corpus {corpus.root}")
+    return answers.answering(cid), f"; TF's answers from corpus {corpus.root} ({corpus.fingerprint})"
 
 
 def _ran(report_dir: Path, key: str, default: str) -> str:

@@ -18,6 +18,7 @@ import pytest
 import impl
 from tfparity import backend as backends
 from tfparity.accuracy import exact_of, spacing_of
+from tfparity.batch import run_batch
 from tfparity.check import run_case
 from tfparity.corpus.capture import capture
 from tfparity.corpus.files import (
@@ -35,6 +36,7 @@ from tfparity.corpus.stored import open_corpus
 from tfparity.dtypes import DTYPES
 from tfparity.inputs import case_id
 from tfparity.opdb import BY_NAME, RECORDS
+from tfparity.stacking import members, signatures
 from tfparity.sweep import sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,10 +48,12 @@ PER_OP = 24
 
 
 def _cases(op: str, dtype: str) -> list[tuple]:
-    """Every k-th sweep case (ranks, axes, regimes in turn) and the op's error inputs in the dtype."""
+    """Every k-th sweep case (ranks, axes, regimes in turn), a fuzz batch's seeds (one signature),
+    and the op's error inputs in the dtype."""
     record = BY_NAME[op]
     swept = list(sweep(record, dtype))
     chosen = [(case, "sweep") for case in swept[::max(1, len(swept) // PER_OP)][:PER_OP]]
+    chosen += [(case, "fuzz") for case in members(swept[len(swept) // 2], 6)]
     return chosen + [(case, "error") for _, case in record.error_cases() if case.dtype == dtype]
 
 
@@ -89,12 +93,33 @@ def test_the_stored_answers_judge_as_tf_does_live(built):
     assert corpus.fingerprint == backends.current().fingerprint
     for op, dtype in CAPTURED:
         answers = corpus.answers(BY_NAME[op], dtype)
-        assert len(answers.cases) == len(_cases(op, dtype))
+        assert len(answers.cases) == len({case_id(case) for case, _ in _cases(op, dtype)})
         for case, _, cid in answers.cases:
             live = run_case(BY_NAME[op], case)
             stored = run_case(answers.answering(cid), case, impl, corpus.backend)
             seen = [[(r.check, r.verdict, r.tf_answer, r.known, r.detail) for r in results] for results in (live, stored)]
             assert seen[0] == seen[1], case
+
+
+def test_a_signature_stacked_is_judged_as_its_cases_alone(built, monkeypatch):
+    """A batchable candidate takes a signature's cases in one call, against TF's single answers
+    stacked: the same verdicts as case by case, with no batch spread (as `--corpus` runs it)."""
+    corpus = open_corpus(built)
+    monkeypatch.setattr(backends, "_captured", [corpus.backend])
+    for op, dtype in CAPTURED:
+        answers = corpus.answers(BY_NAME[op], dtype)
+        stacked_any = False
+        for batch in signatures([case for case, _, _ in answers.cases]):
+            record = answers.stacking(batch) if len(batch) > 1 else None
+            if record is None:
+                continue
+            stacked_any = True
+            together = run_batch(record, batch, impl, corpus.backend)
+            alone = [run_case(answers.answering(case_id(case)), case, impl, corpus.backend) for case in batch]
+            assert [[(r.check, r.verdict, r.known) for r in checks] for checks in together] == (
+                [[(r.check, r.verdict, r.known) for r in checks] for checks in alone])
+            assert {r.path for checks in together for r in checks} == {"batch"}
+        assert stacked_any, (op, dtype)
 
 
 def test_a_wrong_candidate_fails_against_the_corpus(built):

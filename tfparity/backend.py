@@ -143,6 +143,11 @@ def current() -> Backend:
 _captured: list[Backend] = []
 
 
+def from_corpus(backend: Backend) -> bool:
+    """Whether TF's answers on `backend` come from a corpus (each a single case's answer)."""
+    return backend in _captured
+
+
 def answer_from(backend: Backend) -> None:
     """TF's answers in this process come from a corpus captured on `backend`: it is `current()`,
     and TF is never probed."""

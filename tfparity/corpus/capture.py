@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime
 import functools
+import multiprocessing
 from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -34,11 +36,12 @@ CAPTURED_SOURCES = ("sweep", "fuzz", "error")  # a misuse is a call pattern, not
 MESSAGE = 400  # characters of TF's error message kept (verdicts compare the class; the message is for people)
 
 
-def capture(cases: Iterable[tuple[Case, str]], out: Path, provenance: dict[str, str]) -> dict:
+def capture(cases: Iterable[tuple[Case, str]], out: Path, provenance: dict[str, str], workers: int = 1) -> dict:
     """Answer `cases` ((case, source) pairs; misuses and unknown ops left out) on this backend
-    into the corpus `out`, and seal it. Returns the manifest. Nothing is written unless every
-    file of layer 1 is the corpus's already (a second backend's capture), and a capture that stops
-    early leaves files its manifest does not list: a corpus that refuses to load."""
+    into the corpus `out`, and seal it; `workers` processes answer an op and dtype each at a time
+    (each imports TF; all must probe this backend). Returns the manifest. Nothing is written
+    unless every file of layer 1 is the corpus's already (a second backend's capture), and a
+    capture that stops early leaves files its manifest does not list: a corpus that refuses to load."""
     backend = backends.current()
     fingerprint = backend.fingerprint
     existing = manifest(out) if (out / MANIFEST).exists() else None
@@ -49,17 +52,17 @@ def capture(cases: Iterable[tuple[Case, str]], out: Path, provenance: dict[str, 
         if case.op in BY_NAME and source in CAPTURED_SOURCES:
             groups.setdefault((case.op, case.dtype), {})[case_id(case)] = (case, source)
     files: dict[Path, bytes] = {}
-    for (op, dtype), held in sorted(groups.items()):
-        name, held = stem(op, dtype), dict(sorted(held.items()))
-        listed = [{"case_id": cid, "spec": repr(case), "source": source} for cid, (case, source) in held.items()]
-        answers, arrays, exact = {}, {}, {}  # TF's answers and arrays; layer 1's arrays
-        with np.errstate(all="ignore"):
-            for cid, (case, _) in held.items():
-                answers[cid] = _answer(BY_NAME[op], case, cid, arrays, exact)
-        for suffix, content in packed({"cases": listed}, list(held), exact).items():
-            files[Path("cases", f"{name}.{suffix}")] = content
-        for suffix, content in packed({"outcomes": answers, "case_ids": list(held)}, list(held), arrays).items():
-            files[Path("answers", fingerprint, f"{name}.{suffix}")] = content
+    largest_first = sorted(groups.items(), key=lambda group: -len(group[1]))
+    if workers > 1:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            answered = list(pool.map(_group, [dict(sorted(held.items())) for _, held in largest_first]))
+    else:
+        answered = [_group(dict(sorted(held.items()))) for _, held in largest_first]
+    for ((op, dtype), _), (probed, group) in zip(largest_first, answered, strict=True):
+        if probed != fingerprint:
+            raise Refused(f"a worker probed backend {probed}, this process {fingerprint}")
+        files |= {Path(folder.replace("<fingerprint>", fingerprint), f"{stem(op, dtype)}.{suffix}"): content
+                  for (folder, suffix), content in group.items()}
     if existing:
         layer1 = {Path(name) for name in existing["files"] if name.startswith("cases/")}
         if layer1 != {path for path in files if path.parts[0] == "cases"} or any(
@@ -75,6 +78,20 @@ def capture(cases: Iterable[tuple[Case, str]], out: Path, provenance: dict[str, 
     content.pop("files", None)
     seal(out, content)
     return content
+
+
+def _group(held: dict[str, tuple[Case, str]]) -> tuple[str, dict[tuple[str, str], bytes]]:
+    """The backend this process probed, and one op and dtype's files: (folder, suffix) -> bytes,
+    the answers' folder as `answers/<fingerprint>`."""
+    answers, arrays, exact = {}, {}, {}  # TF's answers and arrays; layer 1's arrays
+    with np.errstate(all="ignore"):
+        for cid, (case, _) in held.items():
+            answers[cid] = _answer(BY_NAME[case.op], case, cid, arrays, exact)
+    listed = [{"case_id": cid, "spec": repr(case), "source": source} for cid, (case, source) in held.items()]
+    files = {("cases", suffix): content for suffix, content in packed({"cases": listed}, list(held), exact).items()}
+    files |= {("answers/<fingerprint>", suffix): content for suffix, content in
+              packed({"outcomes": answers, "case_ids": list(held)}, list(held), arrays).items()}
+    return backends.current().fingerprint, files
 
 
 def _answer(record: OpRecord, case: Case, cid: str, arrays: dict, layer1: dict) -> dict:

@@ -13,8 +13,9 @@ import numpy as np
 from oracle.answers import Gradients, OracleError
 from tfparity.backend import Backend
 from tfparity.corpus.files import Refused, manifest, read_packed, resolve, stem
-from tfparity.inputs import Case, parse
+from tfparity.inputs import Case, case_id, parse
 from tfparity.records import OpRecord
+from tfparity.stacking import stack, tiled
 
 
 @dataclass(frozen=True)
@@ -71,41 +72,73 @@ class Answers:
     arrays: dict[str, np.ndarray]
     layer1: dict[str, np.ndarray]
 
-    def answering(self, case_id: str) -> OpRecord:
+    def answering(self, cid: str) -> OpRecord:
         """The record with TF's functions answering for this case from the corpus."""
-        return replace(self.record, tf=functools.partial(self._value, case_id),
-                       tf_vjp=functools.partial(self._vjp, case_id))
+        return replace(self.record, tf=functools.partial(self._value, cid),
+                       tf_vjp=functools.partial(self._vjp, cid))
 
-    def _inputs_match(self, case_id: str, kwargs: dict) -> None:
+    def stacking(self, cases: list[Case]) -> OpRecord | None:
+        """The record answering a signature's cases stacked into one call (TF's single answers,
+        stacked: no batch spread) and each alone (a case confirmed after the batch); None where
+        they do not stack: a tape raised, labels tiled, a record that never stacks."""
+        ids = [case_id(case) for case in cases]
+        if not self.record.stacks or tiled(cases[0]) or any(self.outcomes[cid].get("tape") != "ok" for cid in ids):
+            return None
+        each, stacked = stack(self.record, cases)
+        for cid, kwargs in zip(ids, each, strict=True):
+            self._inputs_match(cid, kwargs)
+        return replace(self.record, tf=functools.partial(self._stacked, ids, stacked, None),
+                       tf_vjp=functools.partial(self._stacked, ids, stacked))
+
+    def _stacked(self, ids: list[str], stacked: dict, cotangent: object, **kwargs: object) -> object:
+        """The stored answer to a call of the batch (`stacked`) or of one of its cases."""
+        gradients = cotangent is not None
+        tensors = self.record.tensors(kwargs)
+        if all(np.array_equal(np.asarray(v), stacked[k], equal_nan=True) for k, v in tensors.items()):
+            answers = [self._vjp(cid, None) if gradients else self._value(cid) for cid in ids]
+            if not gradients:
+                return np.stack(answers)
+            grads = Gradients((n, None if answers[0][n] is None else np.stack([a[n] for a in answers]))
+                              for n in answers[0])
+            grads.value = np.stack([a.value for a in answers])
+            return grads
+        for cid in ids:
+            if all(np.array_equal(np.asarray(v), self.layer1.get(f"{cid}/in/{k}"), equal_nan=True)
+                   for k, v in tensors.items()):
+                return self._vjp(cid, cotangent, **kwargs) if gradients else self._value(cid, **kwargs)
+        raise Refused(f"{self.record.name}: a call on inputs none of the batch's cases has: the corpus holds "
+                      "single answers and stacks of them")
+
+    def _inputs_match(self, cid: str, kwargs: dict) -> None:
         """The harness's inputs for the case are the corpus's, bit for bit (else TF's answers are
         for other numbers)."""
         for name, value in self.record.tensors(kwargs).items():
-            stored = self.layer1.get(f"{case_id}/in/{name}")
+            stored = self.layer1.get(f"{cid}/in/{name}")
             value = np.asarray(value)
             if stored is not None and (stored.dtype != value.dtype or stored.shape != value.shape
                                        or stored.tobytes() != value.tobytes()):
-                raise Refused(f"case {case_id}: this harness makes other {name} than the corpus holds "
+                raise Refused(f"case {cid}: this harness makes other {name} than the corpus holds "
                               "(the corpus was built by another version): build it again")
 
-    def _value(self, case_id: str, **kwargs: object) -> np.ndarray:
-        self._inputs_match(case_id, kwargs)
-        answer = self.outcomes[case_id]
+    def _value(self, cid: str, **kwargs: object) -> np.ndarray:
+        self._inputs_match(cid, kwargs)
+        answer = self.outcomes[cid]
         said = answer.get("forward", answer.get("tape"))
         if said != "ok":
             raise OracleError(said["raised"], said["message"])
-        return self.arrays[f"{case_id}/value"]
+        return self.arrays[f"{cid}/value"]
 
-    def _vjp(self, case_id: str, cotangent: object, **kwargs: object) -> Gradients:
-        self._inputs_match(case_id, kwargs)
-        answer = self.outcomes[case_id]
+    def _vjp(self, cid: str, cotangent: object, **kwargs: object) -> Gradients:
+        self._inputs_match(cid, kwargs)
+        answer = self.outcomes[cid]
         if answer["tape"] != "ok":
             raise OracleError(answer["tape"]["raised"], answer["tape"]["message"])
-        stored = self.layer1.get(f"{case_id}/cotangent")
-        value = self.arrays[f"{case_id}/value"]
-        if callable(cotangent) and stored is not None and stored.shape == np.shape(value) and (
+        stored = self.layer1.get(f"{cid}/cotangent")
+        value = self.arrays[f"{cid}/value"]
+        if cotangent is not None and callable(cotangent) and stored is not None and stored.shape == np.shape(value) and (
                 not np.array_equal(cotangent(np.shape(value)), stored)):
-            raise Refused(f"case {case_id}: this harness draws another cotangent than the corpus holds: build it again")
-        grads = Gradients((n, self.arrays[f"{case_id}/vjp_{n}"] if present else None)
+            raise Refused(f"case {cid}: this harness draws another cotangent than the corpus holds: build it again")
+        grads = Gradients((n, self.arrays[f"{cid}/vjp_{n}"] if present else None)
                           for n, present in answer["grads"].items())
         grads.value = value
         return grads
