@@ -37,6 +37,7 @@ def render(rows: pd.DataFrame, summary: pd.DataFrame, run: dict) -> str:
     failing = rows[~rows["passed"].astype(bool)]
     sections = [
         _banner(run, failing),
+        _answers_from(run["environment"]),
         _headline(rows, summary),
         _grid(summary),
         "<h2>Environment</h2>" + _pairs(run["environment"] | _work(run)),
@@ -73,6 +74,17 @@ def _banner(run: dict, failing: pd.DataFrame) -> str:
         return (f"<div class='banner fail'>FAIL: {len(failing):,} failing checks in "
                 f"{failing['case_id'].nunique():,} of {run['cases']:,} cases</div>")
     return f"<div class='banner pass'>PASS: {run['cases']:,} cases, {run['rows']:,} checks, no unexplained mismatch</div>"
+
+
+def _answers_from(environment: dict) -> str:
+    """Whose answers the candidate was held to: TF run here, or a corpus captured elsewhere."""
+    if not environment.get("corpus"):
+        return ""
+    return (f"<p>TF's answers come from the corpus <code>{escape(environment['corpus'])}</code> (version "
+            f"{escape(environment.get('corpus_version', '?'))}): backend <code>"
+            f"{escape(environment.get('corpus_fingerprint', '?'))}</code>, captured with TF "
+            f"{escape(environment.get('corpus_tensorflow', '?'))} on {escape(environment.get('corpus_cpu', '?'))}. "
+            f"TensorFlow did not run here; the candidate ran on {escape(environment.get('candidate_device', '?'))}.</p>")
 
 
 def _headline(rows: pd.DataFrame, summary: pd.DataFrame) -> str:

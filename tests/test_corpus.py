@@ -179,6 +179,8 @@ def test_a_run_against_the_corpus_never_imports_tensorflow(built, tmp_path):
     environment = _run_without_tf(tmp_path, "--corpus", str(built))
     assert environment["corpus_fingerprint"] == environment["backend"] == THIS.fingerprint
     assert environment["corpus"] == str(built) and environment["candidate_device"].startswith("host")
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert f"TF's answers come from the corpus <code>{built}</code>" in page and THIS.fingerprint in page
 
 
 def test_a_device_candidate_is_checked_on_the_host_and_its_device_recorded(built, tmp_path):
