@@ -331,7 +331,6 @@ def _corpus_build(args: argparse.Namespace) -> int:
             return 2
     from tfparity.corpus import smoke
     from tfparity.corpus.capture import capture
-    from tfparity.corpus.files import Refused
     from tfparity.inputs import parse
 
     cases, runs = {}, []
@@ -355,37 +354,41 @@ def _corpus_build(args: argparse.Namespace) -> int:
     provenance |= {"runs": " ".join(map(str, reports)), "run_mode": args.mode, environment.ONEDNN_VARIABLE:
                    os.environ.get(environment.ONEDNN_VARIABLE, environment.UNSET)}
     provenance |= {package: environment.version_of(package) for package in ("mpmath", "ml_dtypes", "tensorflow-cpu")}
-    try:
-        content = capture(cases.values(), args.out, provenance, workers=args.n or os.cpu_count() or 1)
-    except Refused as error:
-        print(f"tfparity corpus build: refused: {error}", file=sys.stderr)
+    content = _refusing("build", capture, cases.values(), args.out, provenance, args.n or os.cpu_count() or 1)
+    if content is None:
         return 2
     print(f"tfparity corpus build: {sum(content['cases'].values())} cases, backends {', '.join(content['fingerprints'])}"
           f" in {args.out}")
     return 0
 
 
-def _corpus_merge(args: argparse.Namespace) -> int:
+def _refusing(action: str, function, *args: object) -> object:
+    """`function(*args)`, or None once the corpus's refusal is printed."""
     from tfparity.corpus.files import Refused
-    from tfparity.corpus.merge import merge
 
     try:
-        content = merge(args.corpora, args.out)
+        return function(*args)
     except Refused as error:
-        print(f"tfparity corpus merge: refused: {error}", file=sys.stderr)
+        print(f"tfparity corpus {action}: refused: {error}", file=sys.stderr)
+        return None
+
+
+def _corpus_merge(args: argparse.Namespace) -> int:
+    from tfparity.corpus.merge import merge
+
+    content = _refusing("merge", merge, args.corpora, args.out)
+    if content is None:
         return 2
     print(f"tfparity corpus merge: backends {', '.join(content['fingerprints'])} in {args.out}")
     return 0
 
 
 def _corpus_show(args: argparse.Namespace) -> int:
-    from tfparity.corpus.files import Refused, manifest, resolve
+    from tfparity.corpus.files import manifest, resolve
 
     root = resolve(args.corpus)
-    try:
-        content = manifest(root)
-    except Refused as error:
-        print(f"tfparity corpus show: refused: {error}", file=sys.stderr)
+    content = _refusing("show", manifest, root)
+    if content is None:
         return 2
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
     print(f"{root}: corpus {content['corpus_version']}, schema {content['schema']}, "
