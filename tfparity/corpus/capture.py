@@ -114,34 +114,23 @@ def _answer(record: OpRecord, case: Case, cid: str, arrays: dict, layer1: dict) 
 
 
 def _layer1(record: OpRecord, case: Case, cid: str, inputs: dict, layer1: dict) -> None:
-    """The case's inputs, and where the exact forms evaluate it, its cotangent (for the exact
+    """The case's inputs, and for an op's case (not an error input) its cotangent (for the exact
     value's shape) and the exact answer of every check: computed from the spec alone, the same on
-    every backend."""
+    every backend. The exact answer is the record's wide form (within `tfparity.wide.bound` of
+    mpmath's), nan where the exact forms do not evaluate an element."""
     layer1.update({f"{cid}/in/{name}": np.asarray(v) for name, v in inputs.items() if np.asarray(v).dtype != object})
     if case.regime.startswith(ERROR_PREFIX):
         return
     axis, dtype = record.class_axis(case), np_dtype(case.dtype)
-    value = _wide(record, "value", inputs, axis, None)
-    if value is None:
-        return
+    value = np.asarray(record.wide("value", inputs, axis, None))
     ct = cotangent(case, value.shape)
     layer1[f"{cid}/cotangent"] = ct
     for check in record.checks:
-        wide = value if check == "value" else _wide(record, check, inputs, axis, ct)
-        if wide is not None:
-            rounded = wide.astype(np.float64).astype(dtype)
-            layer1[f"{cid}/exact/{check}"] = rounded
-            layer1[f"{cid}/exact/{check}/residual_ulp"] = (
-                (wide - rounded.astype(wide.dtype)) / spacing_of(wide, dtype)).astype(np.float32)
-
-
-def _wide(record: OpRecord, check: str, inputs: dict, axis: int, ct: np.ndarray | None) -> np.ndarray | None:
-    """A check's exact answer (the record's wide form, within `tfparity.wide.bound` of it), or
-    None where the exact forms refuse the inputs; nan where they do not evaluate an element."""
-    try:
-        return np.asarray(record.wide(check, inputs, axis, ct))
-    except (ValueError, IndexError, TypeError, KeyError):
-        return None
+        wide = value if check == "value" else np.asarray(record.wide(check, inputs, axis, ct))
+        rounded = wide.astype(np.float64).astype(dtype)
+        layer1[f"{cid}/exact/{check}"] = rounded
+        layer1[f"{cid}/exact/{check}/residual_ulp"] = (
+            (wide - rounded.astype(wide.dtype)) / spacing_of(wide, dtype)).astype(np.float32)
 
 
 def _called(fn, *args, **kwargs) -> tuple[object, object]:

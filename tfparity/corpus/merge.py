@@ -6,7 +6,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tfparity.corpus.files import MANIFEST, Refused, manifest, seal, sha256
+from tfparity.corpus.files import MANIFEST, Refused, manifest, seal
 
 
 def merge(sources: list[Path], out: Path) -> dict:
@@ -24,15 +24,16 @@ def merge(sources: list[Path], out: Path) -> dict:
     staging = out.with_name(out.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     shutil.copytree(sources[0], staging, ignore=shutil.ignore_patterns(MANIFEST, "answers"))
+    kept: dict[str, dict] = {}  # fingerprint -> the manifest its answers were taken from
     for source, content in zip(sources, contents, strict=True):
         for fingerprint, captured in content["fingerprints"].items():
-            if fingerprint in merged["fingerprints"]:
-                if _answers(content, fingerprint) != _answers(_listed(staging), fingerprint):
+            if fingerprint in kept:
+                if _answers(content, fingerprint) != _answers(kept[fingerprint], fingerprint):
                     raise Refused(f"{fingerprint}: {source}'s answers differ from another source's for the same "
                                   "backend (a fingerprint must say everything TF's numbers depend on)")
                 continue
             shutil.copytree(source / "answers" / fingerprint, staging / "answers" / fingerprint)
-            merged["fingerprints"][fingerprint] = captured
+            merged["fingerprints"][fingerprint], kept[fingerprint] = captured, content
     seal(staging, merged)
     staging.rename(out)
     return merged
@@ -42,7 +43,3 @@ def _answers(content: dict, fingerprint: str) -> dict[str, str]:
     prefix = f"answers/{fingerprint}/"
     return {k: v for k, v in content["files"].items() if k.startswith(prefix)}
 
-
-def _listed(root: Path) -> dict:
-    """The checksums of what is in `root` so far, as a manifest lists them."""
-    return {"files": {p.relative_to(root).as_posix(): sha256(p) for p in root.rglob("*") if p.is_file()}}
