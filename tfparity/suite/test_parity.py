@@ -10,7 +10,7 @@ from tfparity import backend as backends
 from tfparity import profiles
 from tfparity.batch import run_batch
 from tfparity.describe import describe
-from tfparity.describe import failing as _report  # the name the tests' source had: see test_fuzz
+from tfparity.describe import failing as _report
 from tfparity.dtypes import DTYPES
 from tfparity.opdb import RECORDS
 from tfparity.stacking import members, signatures
@@ -18,6 +18,8 @@ from tfparity.strategies import cases
 from tfparity.suite.families import skip_unless_provided
 from tfparity.sweep import sweep
 
+# The tests call the failure message `_report`, as they always have: their source text seeds the
+# derandomized profiles' draws (tests/test_derandomized.py).
 OP_DTYPES = [pytest.param(r, d, id=f"{r.name}-{d}") for r in RECORDS for d in DTYPES]
 
 
