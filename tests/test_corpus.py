@@ -4,6 +4,7 @@ or backends than asked for, is refused; the shipped smoke corpus is whole and im
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -34,7 +35,7 @@ from tfparity.corpus.files import (
 from tfparity.corpus.merge import merge
 from tfparity.corpus.stored import open_corpus
 from tfparity.dtypes import DTYPES
-from tfparity.inputs import case_id
+from tfparity.inputs import Case, case_id, cotangent
 from tfparity.opdb import BY_NAME, RECORDS
 from tfparity.stacking import members, signatures
 from tfparity.sweep import sweep
@@ -120,6 +121,25 @@ def test_a_signature_stacked_is_judged_as_its_cases_alone(built, monkeypatch):
                 [[(r.check, r.verdict, r.known) for r in checks] for checks in alone])
             assert {r.path for checks in together for r in checks} == {"batch"}
         assert stacked_any, (op, dtype)
+
+
+def test_cases_sharing_their_inputs_are_told_apart_by_their_cotangents(tmp_path):
+    """Probabilities below epsilon against one-hot labels, shape (1, 2): seeds of one fuzz batch
+    give the same inputs and other cotangents. A case answered alone after its batch (a
+    confirmation) gets its own gradients, not those of the first case with its inputs."""
+    base = Case("categorical_crossentropy:probabilities", "float16", (1, 2), -1, "one_hot", "below_epsilon", 7563)
+    batch = members(base, 24)
+    capture([(case, "fuzz") for case in batch], tmp_path / "same", {"harness": "test"})
+    answers = open_corpus(tmp_path / "same").answers(BY_NAME[base.op], "float16")
+    record = answers.stacking(batch)
+    inputs = [BY_NAME[base.op].arguments(case) for case in batch]
+    shared = [i for i in range(1, len(batch)) if all(np.array_equal(inputs[0][k], inputs[i][k]) for k in ("y_pred", "y_true"))]
+    assert shared, "no two cases of the batch share their inputs: the test shows nothing"
+    for case, kwargs in zip(batch, inputs, strict=True):
+        draw = functools.partial(cotangent, case)
+        alone, own = record.tf_vjp(draw, **kwargs), answers.answering(case_id(case)).tf_vjp(draw, **kwargs)
+        for name in own:
+            np.testing.assert_array_equal(alone[name], own[name])
 
 
 def test_a_wrong_candidate_fails_against_the_corpus(built):
