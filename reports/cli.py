@@ -145,13 +145,18 @@ def _run(args: argparse.Namespace) -> int:
     if args.profile not in DERANDOMIZED:
         command.append(f"--hypothesis-seed={args.seed}")
     if args.progress > 0:
-        from candidates import module_name  # imported by the check above: its families
-
-        families = getattr(sys.modules.get(module_name(args.candidate)), "FAMILIES", FAMILIES)
-        families = tuple(f for f in families if f in (args.families or families))
-        expected = progress.expected_cases(args.profile, args.ops, args.dtypes, shard, families)
+        expected = progress.expected_cases(args.profile, args.ops, args.dtypes, shard, _families(args))
         command += [f"--progress={args.progress:g}", f"--expected-cases={expected}"]
     return _finish(command, out, {MODE_ENV: args.mode[0]})
+
+
+def _families(args: argparse.Namespace) -> tuple[str, ...]:
+    """The families the run checks: the candidate's (imported by the check before the run), of
+    those asked for."""
+    from candidates import module_name
+
+    families = getattr(sys.modules.get(module_name(args.candidate)), "FAMILIES", FAMILIES)
+    return tuple(f for f in families if f in (args.families or families))
 
 
 def _pytest(tests: tuple[str, ...], args: argparse.Namespace, out: Path, shard) -> list[str]:
@@ -198,14 +203,12 @@ def _run_corpus(args: argparse.Namespace, out: Path, shard) -> int:
     command = [*_pytest((str(SUITE / "test_corpus.py"),), args, out, shard), f"--corpus={corpus.root}",
                f"--fingerprint={corpus.fingerprint}", "--hypothesis-profile=ci"]
     if args.progress > 0:
-        from candidates import module_name
         from tfparity.corpus.files import stem
         from tfparity.dtypes import DTYPES
         from tfparity.opdb import RECORDS
 
-        families = getattr(sys.modules.get(module_name(args.candidate)), "FAMILIES", FAMILIES)
         expected = sum(corpus.manifest["cases"].get(stem(record.name, dtype), 0) for record in RECORDS for dtype in DTYPES
-                       if record.family in (args.families or families) and (not args.ops or record.name in args.ops)
+                       if record.family in _families(args) and (not args.ops or record.name in args.ops)
                        and (not args.dtypes or dtype in args.dtypes)) // shard.count
         command += [f"--progress={args.progress:g}", f"--expected-cases={expected}"]
     return _finish(command, out, {})

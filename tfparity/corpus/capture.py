@@ -99,18 +99,17 @@ def _answer(record: OpRecord, case: Case, cid: str, arrays: dict, layer1: dict) 
     `layer1`)."""
     kwargs = record.arguments(case)
     _layer1(record, case, cid, record.tensors(kwargs), layer1)
-    if case.regime.startswith(ERROR_PREFIX):
-        forward, value = _called(record.tf, **kwargs)
-        arrays.update({} if value is None else {f"{cid}/value": value})
-        return {"forward": forward}
-    tape, grads = _called(record.tf_vjp, functools.partial(cotangent, case), **kwargs)
-    if grads is None:
-        forward, value = _called(record.tf, **kwargs)
-        arrays.update({} if value is None else {f"{cid}/value": value})
-        return {"tape": tape, "forward": forward}
-    arrays[f"{cid}/value"] = grads.value
-    arrays.update({f"{cid}/vjp_{n}": g for n, g in grads.items() if g is not None})
-    return {"tape": tape, "grads": {n: g is not None for n, g in grads.items()}}
+    answer = {}
+    if not case.regime.startswith(ERROR_PREFIX):  # one tape gives the value and every VJP
+        answer["tape"], grads = _called(record.tf_vjp, functools.partial(cotangent, case), **kwargs)
+        if grads is not None:
+            arrays[f"{cid}/value"] = grads.value
+            arrays.update({f"{cid}/vjp_{n}": g for n, g in grads.items() if g is not None})
+            return answer | {"grads": {n: g is not None for n, g in grads.items()}}
+    answer["forward"], value = _called(record.tf, **kwargs)  # an error input, or a tape that raised
+    if value is not None:
+        arrays[f"{cid}/value"] = value
+    return answer
 
 
 def _layer1(record: OpRecord, case: Case, cid: str, inputs: dict, layer1: dict) -> None:

@@ -55,12 +55,13 @@ def packed(meta: dict, ids: list[str], arrays: Mapping[str, np.ndarray]) -> dict
     number = {cid: n for n, cid in enumerate(ids)}
     flat: dict[str, list[np.ndarray]] = {}
     rows: dict[str, list[list[int]]] = {}
+    ends: dict[str, int] = {}  # each member's length so far: the next array's offset
     for name, array in arrays.items():
         cid, part = name.split("/", 1)
         array = np.asarray(array)
         member = f"{part}.{array.dtype.name}"
-        offset = sum(a.size for a in flat.get(member, ()))
-        rows.setdefault(member, []).append([number[cid], offset, *array.shape])
+        rows.setdefault(member, []).append([number[cid], ends.get(member, 0), *array.shape])
+        ends[member] = ends.get(member, 0) + array.size
         flat.setdefault(member, []).append((array.view(np.uint16) if array.dtype == BFLOAT16 else array).ravel())
     members = {}
     for member, parts in flat.items():
