@@ -1,0 +1,38 @@
+"""What Keras on JAX does alike across the loss families: the checks and dtypes divergences
+name, TF's divergences the same Keras code reproduces, and XLA's rounding."""
+
+from __future__ import annotations
+
+from candidates.conditions import everywhere, tf_divergence
+from tfparity.compare import Tolerance
+from tfparity.opdb import BY_NAME
+from tfparity.ops.common import ALL
+from tfparity.records import CandidateDivergence
+
+HALVES_AND_F32 = frozenset({"float16", "bfloat16", "float32"})
+F64 = frozenset({"float64"})
+ALL_CHECKS = frozenset({"value", "vjp_y_pred", "vjp_y_true"})
+MEASURED = "measured on the ci corpus (oneDNN on and off): up to {} eps times max(scale, own terms, 1) from TF"
+
+
+def inherited(tf_name: str, record: str, why: str) -> CandidateDivergence:
+    """TF's divergence `tf_name` of `record`, which the same Keras code reproduces on JAX: unbounded
+    where it holds (TF's answer there is not the exact one, and neither is the candidate's)."""
+    tf = tf_divergence(BY_NAME[record], tf_name)
+    return CandidateDivergence(name=f"keras_jax_{tf_name.removeprefix('keras_')}", what=why + f" (TF's {tf_name}).",
+                               dtypes=tf.dtypes, checks=tf.checks, where=tf.where, evidence=tf.evidence)
+
+
+XLA_ROUNDING = CandidateDivergence(
+    name="keras_jax_xla_rounding",
+    what="Keras's formulas compiled by XLA for the CPU: XLA's log and exp are polynomial approximations a "
+         "few ULPs from the correctly rounded value (TF's Eigen kernels call the C library's, nearer "
+         "0.5 ULP), and XLA fuses and reorders the sums. Where a result is small beside its terms "
+         "(a labels gradient log c - log(1 - c) near c = 0.5) those ULPs of the terms are many of the "
+         "result's: the bound is 4 ULPs, or an eps of the terms' size.",
+    dtypes=ALL, checks=frozenset({"value", "vjp_y_pred", "vjp_y_true", "vjp_logits", "vjp_x", "vjp_inputs",
+                                  "vjp_sample_weight"}), where=everywhere,
+    within=Tolerance(4, 1, MEASURED.format("?")), evidence=(),
+)
+
+
