@@ -93,13 +93,13 @@ FOCAL_LOGITS_CLIPPED = CandidateDivergence(
          "and its binary_crossentropy from probabilities. On TF the sigmoid carries its logits "
          "(_keras_logits) and the loss is sigmoid_cross_entropy_with_logits of them; Keras's JAX backend "
          "keeps no logits, so it clips the sigmoid to [epsilon, 1 - epsilon]: where the sigmoid lies "
-         "outside, the JAX loss is the clipped one (logit 30, label 0: 30 on TF, -log(1e-7) times the "
-         "focal factor on JAX).",
+         "outside, the JAX loss is the clipped one (logit 30, label 0: 30 on TF, -log(1 - (1 - 1e-7)) on JAX, "
+         "15.94 in float32, where 1 - 1e-7 rounds to 1 - 1.19e-7).",
     dtypes=ALL, checks=ALL_CHECKS, where=_outside_clip,
     evidence=(Evidence("value", {"y_true": np.array([0.0], np.float32), "y_pred": np.array([30.0], np.float32),
                                  "from_logits": True},
                        np.array(30.0, np.float32), np.array(30.0),
-                       candidate=np.array(-np.log(float(np.float32(1e-7))), np.float32),
+                       candidate=np.array(15.942385, np.float32),
                        op="binary_focal_crossentropy:logits"),),
 )
 
@@ -128,6 +128,17 @@ def _sigmoid_path_sizes(focal: bool) -> Scales:
     return sizes
 
 
+_SIGMOID_EVIDENCE = {  # logit 15, label 0, float32: the exact loss is softplus(15) (times sigmoid(15)^2, focal)
+    False: Evidence("value", {"y_true": np.array([0.0], np.float32), "logits": np.array([15.0], np.float32)},
+                    np.array(15.0, np.float32), np.array(15.000000305902274), candidate=np.array(14.843773, np.float32),
+                    op="sigmoid_then_binary_crossentropy"),
+    True: Evidence("value", {"y_true": np.array([0.0], np.float32), "y_pred": np.array([15.0], np.float32),
+                             "from_logits": True},
+                   np.array(14.999991, np.float32), np.array(14.999991128836682),
+                   candidate=np.array(14.843762, np.float32), op="binary_focal_crossentropy:logits"),
+}
+
+
 def _sigmoid_probabilities(focal: bool) -> CandidateDivergence:
     """Keras on JAX's loss of a sigmoid's probabilities, where TF's is of the logits."""
     loss = "binary_focal_crossentropy(from_logits=True)" if focal else "a Keras sigmoid then binary_crossentropy"
@@ -140,7 +151,7 @@ def _sigmoid_probabilities(focal: bool) -> CandidateDivergence:
              "the size of those terms.",
         dtypes=ALL, checks=ALL_CHECKS | {"vjp_logits"}, where=everywhere,
         within=Tolerance(8, 4, MEASURED.format("?")),
-        scales=_sigmoid_path_sizes(focal), evidence=())
+        scales=_sigmoid_path_sizes(focal), evidence=(_SIGMOID_EVIDENCE[focal],))
 
 
 SIGMOID_PROBABILITIES = _sigmoid_probabilities(focal=False)
@@ -172,7 +183,11 @@ LOG_SIGMOIDS = CandidateDivergence(
          "two numbers near -log 2 for small x, an eps of log 2 off where TF's is -x exactly.",
     dtypes=ALL, checks=ALL_CHECKS, where=everywhere,
     within=Tolerance(8, 4, MEASURED.format("?")),
-    scales=_log_sigmoid_sizes, evidence=(),
+    scales=_log_sigmoid_sizes,
+    evidence=(Evidence("vjp_y_true", {"y_true": np.array([0.5], np.float32), "y_pred": np.array([1e-3], np.float32),
+                                      "from_logits": True},
+                       np.array([-0.001], np.float32), np.array([-float(np.float32(1e-3))]),
+                       candidate=np.array([-0.0009999871], np.float32), op="binary_crossentropy:logits"),),
 )
 
 
@@ -183,7 +198,7 @@ MEAN_AXIS_INDEX_ERROR = CandidateDivergence(
          "default axis -1 of a rank-0 input, raise Python's IndexError ('tuple index out of range') where "
          "TF raises InvalidArgumentError ('Invalid reduction dimension'). Both refuse the input.",
     dtypes=ALL, checks=frozenset({"error"}), where=error_inputs("rank_0", "axis_past_last"),
-    evidence=(Evidence("raises", {"y_true": np.ones((2, 4), np.float32), "y_pred": np.full((2, 4), 0.25, np.float32),
+    evidence=(Evidence("value", {"y_true": np.ones((2, 4), np.float32), "y_pred": np.full((2, 4), 0.25, np.float32),
                                   "axis": 2},
                        "InvalidArgumentError", "InvalidArgumentError", candidate="IndexError",
                        op="binary_crossentropy:probabilities"),),

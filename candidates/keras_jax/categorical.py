@@ -3,12 +3,29 @@ loss classes' reductions."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
+import ml_dtypes
 import numpy as np
 
-from candidates.conditions import everywhere, tf_divergence
-from candidates.keras_jax.common import HALVES_AND_F32
+from candidates.conditions import Where, everywhere, tf_divergence
+from candidates.keras_jax.binary import CLIP_EDGE, LOG_SIGMOIDS
+from candidates.keras_jax.common import (
+    ALL_CHECKS,
+    F64,
+    HALVES_AND_F32,
+    MEASURED,
+    XLA_ROUNDING,
+)
+from tfparity.compare import Tolerance
+from tfparity.dtypes import f64
+from tfparity.inputs import Case
+from tfparity.keras_reference import bounds
 from tfparity.opdb import BY_NAME
-from tfparity.records import CandidateDivergence, Evidence
+from tfparity.ops.common import ALL
+from tfparity.ops.keras import rows
+from tfparity.records import CandidateDivergence, Evidence, Inputs
 
 TF_SMOOTHING = tf_divergence(BY_NAME["categorical_crossentropy:logits"], "keras_smoothing_counts_last_axis")
 SMOOTHING_LAST_AXIS = CandidateDivergence(
@@ -38,9 +55,175 @@ SPARSE_ONE_HOT_FLOAT64 = CandidateDivergence(
 )
 
 
+LOG_SOFTMAX = CandidateDivergence(
+    name="keras_jax_log_softmax",
+    what="From logits, Keras on JAX (keras/src/backend/jax/nn.py, categorical_crossentropy and "
+         "sparse_categorical_crossentropy) computes -sum(target * jax.nn.log_softmax(output)) in the input's "
+         "dtype, unfused and through XLA's exp and log, where the TF backend calls the fused "
+         "softmax_cross_entropy_with_logits (its halves computed in float32): values and gradients round "
+         "otherwise, the logits gradient p - t cancelling near p = 1.",
+    dtypes=ALL, checks=ALL_CHECKS | {"vjp_sample_weight"}, where=everywhere,
+    within=Tolerance(4, 2, "measured on the ci run (oneDNN on and off): up to 1.07 eps times max(scale, 1) from "
+                           "TF (float64 logits gradient), 0.94 in float16"),
+    evidence=(Evidence("vjp_y_pred", {"y_true": np.array([[0.0, 1.0, 0.0]]),
+                                      "y_pred": np.array([[0.3771906632801799, -0.39631458987390566,
+                                                          1.9212679513298463]]),
+                                      "from_logits": True, "label_smoothing": 0.2},
+                       np.array([[0.09606618007668331, -0.7915828814650482, 0.6955167013883649]]),
+                       np.array([[0.09606618007668331, -0.7915828814650482, 0.6955167013883649]]),
+                       candidate=np.array([[0.0960661800766833, -0.7915828814650482, 0.6955167013883649]]),
+                       op="categorical_crossentropy:logits"),),
+)
+
+FLOATX_FLOAT32 = CandidateDivergence(
+    name="keras_jax_loss_class_float32",
+    what="A Keras loss class casts its inputs to floatx (float32) on both backends (keras/src/losses/loss.py, "
+         "Loss.__call__), so a float64 case is computed in float32 and cast back: the backends' float32 "
+         "roundings (above) differ by float32 eps, 2^29 float64 eps, relative to the terms.",
+    dtypes=F64, checks=ALL_CHECKS | {"vjp_sample_weight"}, where=everywhere,
+    within=Tolerance(0, 4 * 2.0**29, "4 float32 eps (2^31 float64 eps) times max(scale, 1); measured up to "
+                                     "2.1e9 float64 eps (reduced_loss:logits_sum's logits gradient)"),
+    evidence=(Evidence("vjp_y_pred", {"y_true": np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]),
+                                      "y_pred": np.array([[0.8056496506024464, 2.9240872980998676,
+                                                           2.336976516192358],
+                                                          [-7.401854194191499, 1.2094266124315856,
+                                                           1.1329504506907246]]),
+                                      "sample_weight": np.array([0.4580036997795105, 0.12333069741725922]),
+                                      "mask": np.array([True, True]), "loss": "categorical_crossentropy",
+                                      "reduction": "none", "from_logits": True, "label_smoothing": 0.2, "axis": -1},
+                       np.array([[-0.36408692598342896, 0.2427138090133667, 0.12137315422296524],
+                                 [-0.008210393600165844, -0.04287049174308777, 0.05108088254928589]]),
+                       np.array([[-0.3640869314324827, 0.24271378153977138, 0.12137314989271134],
+                                 [-0.008210392960522294, -0.04287048747314039, 0.051080880433662684]]),
+                       candidate=np.array([[-0.36408692598342896, 0.2427137792110443, 0.12137315422296524],
+                                           [-0.008210393600165844, -0.04287049174308777, 0.05108087509870529]]),
+                       op="reduced_loss:logits_none"),),
+)
+
+
+def _held_probability(case: Case, inputs: Inputs) -> tuple[np.ndarray, tuple[float, float], float]:
+    """The probability Keras on JAX takes the log of, as the case's dtype computes it (y_pred over
+    its sum, or the softmax of the logits for the focal loss from logits and the pipeline), its
+    clip bounds in that dtype, and the dtype's largest finite number."""
+    name = "logits" if "logits" in inputs else "y_pred"
+    dtype = np.asarray(inputs[name]).dtype
+    x = f64(inputs, name)
+    axis = -1 if case.op.startswith("sparse") else case.class_axis
+    with np.errstate(all="ignore"):
+        if name == "logits" or case.op.endswith(":logits"):
+            e = np.exp(x - x.max(axis=axis, keepdims=True)).astype(dtype)
+        else:
+            e = x.astype(dtype)
+        held = (e / e.sum(axis=axis, keepdims=True, dtype=dtype)).astype(dtype).astype(np.float64)
+    return held, bounds(dtype), float(ml_dtypes.finfo(dtype).max)
+
+
+def _class_rows(test: Callable[[np.ndarray, tuple[float, float], float], np.ndarray]) -> Where:
+    """Every element of a row (along the class axis) holding a probability `test` marks."""
+    def where(case: Case, inputs: Inputs) -> np.ndarray:
+        held, lohi, top = _held_probability(case, inputs)
+        return rows(test(held, lohi, top), -1 if case.op.startswith("sparse") else case.class_axis)
+    return where
+
+
+CLASS_CLIP_EDGE = CandidateDivergence(
+    name="keras_jax_class_clip_edge",
+    what=CLIP_EDGE.what.replace("through the row.", "through the row (categorical losses: through the "
+                                "normalisation y_pred / sum(y_pred) that precedes the clip)."),
+    dtypes=ALL, checks=ALL_CHECKS | {"vjp_logits", "vjp_sample_weight"},
+    where=_class_rows(lambda p, lohi, top: (p <= lohi[0]) | (p >= lohi[1])),
+    evidence=(Evidence("vjp_y_pred", {"y_true": np.array([[1.0, 0.0]], np.float32),
+                                      "y_pred": np.array([[1e-7, 1 - 1e-7]], np.float32), "label_smoothing": 0.1},
+                       np.array([[-9499999.0, 0.95]], np.float32), np.array([[-9499998.888982058, 0.9500000132488235]]),
+                       candidate=np.array([[-4749999.5, 0.47499999]], np.float32),
+                       op="categorical_crossentropy:probabilities"),
+              Evidence("vjp_logits", {"y_true": np.array([[0.0, 1.0]], np.float16),
+                                      "logits": np.array([[0.0, 11.0]], np.float16)},
+                       np.array([[1.67e-05, -1.67e-05]], np.float16),
+                       np.array([[1.670142184809518e-05, -1.670142184809518e-05]]),
+                       candidate=np.array([[8.34e-06, -8.34e-06]], np.float16),
+                       op="softmax_then_categorical_crossentropy")),
+)
+
+HALF_OWN_RECIPROCAL_OVERFLOWS = CandidateDivergence(
+    name="keras_jax_half_own_reciprocal_overflows",
+    what="On JAX the probability whose log Keras takes is computed in float16 itself (y_pred / sum, or the "
+         "softmax where TF recovers the logits), and the gradient of t log p is t / p (jax's log's JVP divides: "
+         "a label of 0 gives 0, not TF's 0 * inf = nan, so TF's keras_half_log_gradient_overflows is not "
+         "inherited), which with the focal factor's overflows float16 for a kept p below about 6e-5: inf or "
+         "nan, where TF (on its own probability, or on the logits) may be finite.",
+    dtypes=frozenset({"float16"}), checks=frozenset({"vjp_y_pred", "vjp_logits", "vjp_y_true"}),
+    where=_class_rows(lambda p, lohi, top: (p >= lohi[0]) & (p < 4.0 / top)),
+    evidence=(Evidence("vjp_logits", {"y_true": np.array([[1.0, 0.0]], np.float16),
+                                      "logits": np.array([[0.0, 11.5]], np.float16)},
+                       np.array([[-1.0, 1.0]], np.float16), np.array([[-0.9999898700090192, 0.9999898700090192]]),
+                       candidate=np.array([[np.nan, np.nan]], np.float16),
+                       op="softmax_then_categorical_crossentropy"),),
+)
+
+
+def _softmax_path_sizes(inputs: Inputs, axis: int | None, g: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The terms of -sum(t log c) with c = clip(softmax(x)) rounded in the input's dtype: each log c
+    off by an eps (relative in c), times |t|; the gradients through 1 / c carry |t| and c sum |t|."""
+    x = f64(inputs, "logits")
+    dtype = np.asarray(inputs["logits"]).dtype
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    c = np.clip(e / e.sum(axis=axis, keepdims=True), *bounds(dtype))
+    t = np.abs(f64(inputs, "y_true"))
+    logs = np.abs(np.log(c)) + 1.0
+    out = {"value": (1.0 + float(np.log2(x.shape[axis]))) * (t * logs).sum(axis=axis)}
+    if g is not None:
+        ga = np.abs(np.expand_dims(np.asarray(g, np.float64), axis))
+        out["vjp_y_true"] = ga * logs
+        out["vjp_logits"] = ga * (t + c * t.sum(axis=axis, keepdims=True))
+    return out
+
+
+SOFTMAX_PROBABILITIES = CandidateDivergence(
+    name="keras_jax_softmax_probabilities",
+    what="For a Keras softmax then categorical_crossentropy TF recovers the logits (_keras_logits) and calls "
+         "the fused cross entropy; Keras on JAX keeps no logits: it rounds the softmax to the input's dtype, "
+         "normalises, clips and takes its log (keras/src/backend/jax/nn.py), so each log is an eps off "
+         "relative to c. Its bound is in the size of those terms.",
+    dtypes=ALL, checks=frozenset({"value", "vjp_logits", "vjp_y_true"}), where=everywhere,
+    within=Tolerance(8, 4, MEASURED.format("?")), scales=_softmax_path_sizes,
+    evidence=(Evidence("vjp_y_true", {"y_true": np.array([[1.0, 0.0]], np.float32),
+                                      "logits": np.array([[0.0, 3.0]], np.float32)},
+                       np.array([[3.0485873, 0.04858733]], np.float32),
+                       np.array([[3.048587351573742, 0.04858735157374206]]),
+                       candidate=np.array([[3.0485873, 0.048587345]], np.float32),
+                       op="softmax_then_categorical_crossentropy"),),
+)
+
+
+def _summed_log_sigmoid_sizes(inputs: Inputs, axis: int | None, g: np.ndarray | None) -> dict[str, np.ndarray]:
+    """LOG_SIGMOIDS's terms for the loss class's weighted sum: each sample's terms times the largest
+    weight (and cotangent), the value's summed; the weights' gradient is each sample's terms."""
+    x = f64(inputs, "y_pred")
+    w = float(np.abs(f64(inputs, "sample_weight")).max(initial=0.0))
+    gw = None if g is None else np.broadcast_to(w * np.abs(np.asarray(g, np.float64)).max(initial=0.0), x.shape[:-1])
+    per = LOG_SIGMOIDS.scales(inputs, -1, gw)
+    out = {"value": np.asarray(w * per["value"].sum())}
+    if g is not None:
+        out |= {check: per[check] for check in ("vjp_y_true", "vjp_y_pred")}
+        out["vjp_sample_weight"] = np.full(np.shape(inputs["sample_weight"]), per["value"].max(initial=0.0))
+    return out
+
+
+LOGIT_SIGMOIDS = replace(LOG_SIGMOIDS, checks=LOG_SIGMOIDS.checks | {"vjp_sample_weight"},
+                         scales=_summed_log_sigmoid_sizes)
+
+_PROBABILITIES = (CLASS_CLIP_EDGE, HALF_OWN_RECIPROCAL_OVERFLOWS, XLA_ROUNDING)
 DIVERGENCES: dict[str, tuple[CandidateDivergence, ...]] = {
-    "categorical_crossentropy:probabilities": (SMOOTHING_LAST_AXIS,),
-    "categorical_crossentropy:logits": (SMOOTHING_LAST_AXIS,),
-    "sparse_categorical_crossentropy:probabilities_ignore_class": (SPARSE_ONE_HOT_FLOAT64,),
-    "sparse_categorical_crossentropy:logits": (SPARSE_ONE_HOT_FLOAT64,),
+    "categorical_crossentropy:probabilities": (SMOOTHING_LAST_AXIS, *_PROBABILITIES),
+    "categorical_crossentropy:logits": (SMOOTHING_LAST_AXIS, LOG_SOFTMAX),
+    "sparse_categorical_crossentropy:probabilities_ignore_class": (SPARSE_ONE_HOT_FLOAT64, *_PROBABILITIES),
+    "sparse_categorical_crossentropy:logits": (SPARSE_ONE_HOT_FLOAT64, LOG_SOFTMAX),
+    "categorical_focal_crossentropy:probabilities": _PROBABILITIES,
+    "categorical_focal_crossentropy:logits": (CLASS_CLIP_EDGE, HALF_OWN_RECIPROCAL_OVERFLOWS, XLA_ROUNDING),
+    "softmax_then_categorical_crossentropy": (CLASS_CLIP_EDGE, HALF_OWN_RECIPROCAL_OVERFLOWS, SOFTMAX_PROBABILITIES),
+    "reduced_loss:probabilities_mean_with_sample_weight": (SMOOTHING_LAST_AXIS, FLOATX_FLOAT32, *_PROBABILITIES),
+    "reduced_loss:logits_sum_over_batch_size": (LOG_SOFTMAX, FLOATX_FLOAT32),
+    "reduced_loss:logits_sum": (LOGIT_SIGMOIDS, FLOATX_FLOAT32),
+    "reduced_loss:logits_none": (SMOOTHING_LAST_AXIS, LOG_SOFTMAX, FLOATX_FLOAT32),
 }

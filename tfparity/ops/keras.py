@@ -214,7 +214,7 @@ def _half_reciprocal_overflows(case, inputs) -> np.ndarray:
     x = f64(inputs, name)
     axis = case.class_axis
     binary = case.op.startswith(("binary", "sigmoid"))
-    if name == "logits":
+    if name == "logits" or case.op.endswith(":logits"):  # a pipeline's, or the focal loss's own softmax
         p = 1.0 / (1.0 + np.exp(-x)) if binary else gen.softmax64(x, axis)
     else:
         p = x if binary or case.op.startswith("sparse") else _normalised(case, inputs)
