@@ -29,7 +29,7 @@ _CASE_COLUMNS = ["case_id", "op", "check", "dtype", "shape", "axis", "label_kind
                  "special_mismatch", "known_divergence", "detail", "replay"]
 # The summary's columns on the page; every column is in summary.csv.
 _SUMMARY_SHOWN = ["op", "check", "dtype", "label_kind", "backend", "cases", "failures", "candidate_budget",
-                  "candidate_closer", "tf_closer", "inaccurate", "set_apart", "tf_errors", "known",
+                  "worst_bound", "candidate_closer", "tf_closer", "inaccurate", "set_apart", "tf_errors", "known",
                   "known_divergences", "worst_budget_case"]
 
 
@@ -46,7 +46,8 @@ def render(rows: pd.DataFrame, summary: pd.DataFrame, run: dict) -> str:
         "<h2>Summary</h2><p>One row per op, check, dtype and label kind. Red: failures not "
         "explained by a known divergence. Amber: a known divergence explained some elements. "
         "<code>candidate_budget</code>: the candidate's worst share of its tolerance (checks set apart left "
-        "out); <code>set_apart</code>: checks that pass on TF's account (<code>tf_errors</code>: TF is the "
+        "out); <code>worst_bound</code>: where the candidate's own bounded divergences excused it, its worst "
+        "share of their bounds; <code>set_apart</code>: checks that pass on TF's account (<code>tf_errors</code>: TF is the "
         "side in error; the rest: a known divergence). Raw worst ULP, relative and absolute errors, "
         "<code>abs_eps_needed</code> and the tolerances are in <code>summary.csv</code>; beside a case's "
         "budget they are in the tables below.</p>" + _styled_summary(summary),
@@ -270,7 +271,7 @@ def _styled_summary(summary: pd.DataFrame) -> str:
     # in the Backend section; a report of several machines keeps the fingerprint to tell its rows apart
     shown = [c for c in _SUMMARY_SHOWN if c != "backend" or summary["backend"].nunique() > 1]
     return (summary[shown].style.apply(colour, axis=1).hide(axis="index")
-            .format({"candidate_budget": "{:.3g}"}, na_rep="-")
+            .format({"candidate_budget": "{:.3g}", "worst_bound": "{:.3g}"}, na_rep="-")
             .to_html())
 
 

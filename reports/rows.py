@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # tfparity.check imports TensorFlow, which a session's contro
 
 COLUMNS = (
     "case_id", "op", "check", "dtype", "shape", "axis", "label_kind", "regime", "source",
-    "verdict", "budget_used", "candidate_exact_ulp", "tf_exact_ulp", "closer",
+    "verdict", "budget_used", "bound_used", "candidate_exact_ulp", "tf_exact_ulp", "closer",
     "rtol", "atol", "abs_eps_needed", "tf_abs_eps_needed", "max_abs_err", "max_rel_err", "max_ulp", "mismatches",
     "special_mismatch", "ignored_mismatches", "flushed", "passed", "known_divergence", "detail", "backend",
     "path", "batch_spread", "batch_spread_ulp", "tf_answer", "candidate_answer", "tf_raised", "spec", "replay",
@@ -58,6 +58,7 @@ def row(result: CheckResult, source: str, report_dir: str, backend: str) -> dict
         "max_ulp": c.max_ulp if c else nan,
         "verdict": result.verdict,
         "budget_used": c.budget_used if c else (0.0 if result.passed else math.inf),
+        "bound_used": result.bound_used,
         "candidate_exact_ulp": a.candidate_ulp if a else nan,
         "tf_exact_ulp": a.tf_ulp if a else nan,
         "closer": a.closer if a else "",

@@ -8,7 +8,7 @@ from reports.rows import CLASS, MISUSE
 
 # A summary row is a class on one backend: a merged report holds several machines' runs.
 KEYS = [*CLASS, "backend"]
-SUMMARY_COLUMNS = [*KEYS, "cases", "failures", "worst_budget", "candidate_budget", "set_apart",
+SUMMARY_COLUMNS = [*KEYS, "cases", "failures", "worst_budget", "candidate_budget", "worst_bound", "set_apart",
                    "candidate_closer", "tf_closer", "tf_errors", "inaccurate", "known", "worst_ulp", "worst_rel",
                    "worst_abs", "abs_eps_needed", "tf_abs_eps_needed", "rtol", "atol", "known_divergences",
                    "worst_case", "worst_budget_case"]
@@ -33,8 +33,8 @@ def judges_candidate(rows: pd.DataFrame) -> pd.Series:
 def summarize(rows: pd.DataFrame) -> pd.DataFrame:
     """Cases, failures (not explained by a known divergence), cases a known divergence touched,
     worst errors, the tolerance used (`worst_budget` over every check, as the gate reads it;
-    `candidate_budget` over the checks that measure the candidate), checks set apart, and which
-    case was worst."""
+    `candidate_budget` over the checks that measure the candidate; `worst_bound` of the candidate's
+    own bounded divergences where they excused it), checks set apart, and which case was worst."""
     if rows.empty:
         return pd.DataFrame(columns=SUMMARY_COLUMNS)
     rows = rows.assign(
@@ -58,6 +58,7 @@ def summarize(rows: pd.DataFrame) -> pd.DataFrame:
         "tf_abs_eps_needed": grouped["tf_abs_eps_needed"].max(),
         "worst_budget": grouped["budget_used"].max(),
         "candidate_budget": grouped["own_budget"].max(),
+        "worst_bound": grouped["bound_used"].max(),
         "set_apart": grouped["apart"].sum(),
         "candidate_closer": grouped["closer"].agg(lambda c: int((c == "candidate").sum())),
         "tf_closer": grouped["closer"].agg(lambda c: int((c == "tf").sum())),

@@ -75,6 +75,8 @@ def test_a_candidate_divergence_explains_its_difference_where_it_holds(within_ul
     declared = _declaring(1.01, within_ulp)  # 1% is ~10 float16 ULPs
     (value, *_) = run_case(SOFTMAX, Case("softmax", "float16", (3, 7), -1), declared)
     assert value.passed and value.known == ("scaled_float16_softmax",), value.describe()
+    # what a bounded divergence excused stays measured: about 10 of its 64 ULPs (an unbounded one: none)
+    assert (np.isnan(value.bound_used) if within_ulp is None else 0.05 < value.bound_used < 0.5), value.bound_used
 
 
 def test_a_candidate_divergence_does_not_excuse_the_same_difference_elsewhere():
@@ -85,6 +87,7 @@ def test_a_candidate_divergence_does_not_excuse_the_same_difference_elsewhere():
 def test_a_candidate_divergence_does_not_excuse_more_than_its_bound():
     (value, *_) = run_case(SOFTMAX, Case("softmax", "float16", (3, 7), -1), _declaring(1.2, 64.0))
     assert not value.passed and "beyond every bound" in value.detail, value.describe()
+    assert value.bound_used > 1, value.bound_used
 
 
 def _shifted(delta: float):

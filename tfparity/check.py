@@ -94,6 +94,7 @@ class CheckResult:
     candidate_answer: str = ""
     tf_raised: str = ""  # the class TF raised (ValueError at a graph's trace, InvalidArgumentError in a kernel)
     provided: bool = True  # False: a VJP check of a candidate without gradients (neither passed nor failed)
+    bound_used: float = float("nan")  # the share of its divergences' bounds the candidate spends where they excuse it
 
     @property
     def tf_error(self) -> bool:
@@ -231,20 +232,27 @@ def _bounds(record: OpRecord, own: list[tuple[str, np.ndarray]],
 
 
 def _beyond_bounds(bounded: list[tuple[CandidateDivergence, np.ndarray]], got: np.ndarray, want: np.ndarray,
-                   judged: np.ndarray, scale: np.ndarray, own_scale: OwnScale, flush: bool) -> list[str]:
+                   judged: np.ndarray, scale: np.ndarray, own_scale: OwnScale,
+                   flush: bool) -> tuple[list[str], list[float]]:
     """Per case, why the candidate is past every bound that applies at some element it departs
-    from TF at (`judged`), or "": an element passes within any one of them."""
-    beyond = judged & _any([mask for _, mask in bounded], got.shape)
+    from TF at (`judged`), or "": an element passes within any one of them. And the share of its
+    bounds the candidate spends (at each such element the least share of the bounds that apply,
+    the largest over the case; nan where none applies)."""
+    shape = got.shape
+    least = np.full(shape, np.inf)
     worst: list[tuple[str, list[Comparison]]] = []
     for divergence, mask in bounded:
         comparisons = compare_batch(got, want, divergence.within, bound_scale(scale, own_scale.get(divergence.name)),
                                     ~(mask & judged), flush=flush)
-        beyond &= ~mask | np.stack([c.failing for c in comparisons])
+        least = np.where(mask, np.minimum(least, np.stack([c.used for c in comparisons]).reshape(shape)), least)
         worst.append((divergence.name, comparisons))
-    return ["" if not beyond[b].any() else
+    spent = (judged & _any([mask for _, mask in bounded], shape)).reshape(len(got), -1)
+    shares = np.where(spent, least.reshape(len(got), -1), -np.inf).max(axis=1, initial=-np.inf)
+    return ["" if not (spent[b] & (least.reshape(len(got), -1)[b] > 1)).any() else
             "where the candidate's divergences apply (" + ", ".join(
                 f"{name}: {comparisons[b].max_ulp:g} ULP from TF" for name, comparisons in worst)
-            + "), it is beyond every bound" for b in range(len(got))]
+            + "), it is beyond every bound" for b in range(len(got))], \
+        [float(share) if spent[b].any() else float("nan") for b, share in enumerate(shares)]
 
 
 def judge_raised(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcome, tf: Outcome,
@@ -293,14 +301,14 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
     tf_ignore = _any([mask for name, mask in masks if _tf_excused(record, (name,))], got.shape)
     details = meets_exact(record, ex, got, failing & tf_ignore, own, tolerance, scale, own_scale, flush)
     bounded, unbounded = _bounds(record, own, got.shape)  # elsewhere, its bounds against TF
-    details = [d or b for d, b in zip(details, _beyond_bounds(
-        bounded, got, want, failing & ~tf_ignore & ~unbounded, scale, own_scale, flush), strict=True)]
+    beyond, bound_used = _beyond_bounds(bounded, got, want, failing & ~tf_ignore & ~unbounded, scale, own_scale, flush)
+    details = [d or b for d, b in zip(details, beyond, strict=True)]
     needs = tf_abs_eps_needed(ex, want, [c.need_index for c in comparisons], tolerance, scale)
     explains = [(name, (failing & mask).reshape(len(cases), -1).any(axis=1).tolist()) for name, mask in masks]
     return [CheckResult(
         case, check, tolerance, comparison, tuple(name for name, hit in explains if hit[b]), details[b],
         accuracy=accuracies[b], tf_abs_eps_needed=needs[b],
-        tf_answer=digest(Outcome(want[b])), candidate_answer=digest(Outcome(got[b])), **row,
+        tf_answer=digest(Outcome(want[b])), candidate_answer=digest(Outcome(got[b])), bound_used=bound_used[b], **row,
     ) for b, (case, comparison) in enumerate(zip(cases, comparisons, strict=True))], headroom
 
 

@@ -69,6 +69,7 @@ class Comparison:
     abs_eps_needed: float
     need_index: tuple[int, ...] | None
     failing: np.ndarray = field(repr=False, compare=False)
+    used: np.ndarray = field(repr=False, compare=False)  # each element's share of the tolerance (inf: special)
 
     @property
     def passed(self) -> bool:
@@ -165,6 +166,7 @@ def compare_batch(candidate: np.ndarray, reference: np.ndarray, tolerance: Toler
         max_abs_err=m_abs, max_rel_err=m_rel, max_ulp=m_ulp, mismatches=n_bad, special_mismatch=n_special,
         worst_index=worst_index[i], ignored_mismatches=n_ignored, flushed=n_flushed,
         budget_used=m_used, abs_eps_needed=m_need, need_index=need_index[i] if m_need > 0 else None, failing=failing[i],
+        used=used[i],
     ) for i, (m_abs, m_rel, m_ulp, n_bad, n_special, n_ignored, n_flushed, m_used, m_need) in enumerate(columns)]
 
 
