@@ -178,14 +178,17 @@ def _shipped() -> list:
 def test_a_shipped_candidates_divergence_holds_on_its_evidence(adapter, op, divergence):
     """The candidate still answers as its evidence says, TF as well (each within the op's
     tolerance, or raising the class named), and the two differ, or the candidate follows TF
-    where TF is not exact: a divergence that vanished fails."""
+    where TF is not exact: a divergence that vanished fails. On a backend where the divergence
+    is not declared to hold (its `when`), only the candidate's answer is checked."""
     assert divergence.evidence, "a divergence needs evidence"
     for ev in divergence.evidence:
         record = BY_NAME[ev.op or op]
         mine = _answer(_call, *record.candidate_functions(adapter), record, ev)
-        tf = _answer(_call, record.tf, record.tf_vjp, record, ev)
         tolerance = record.tolerance(ev.check, _dtype(ev) if _dtype(ev) in DTYPES else "float32")
         assert _near(mine, ev.candidate, tolerance), f"{divergence.name}: the candidate gives {mine!r}"
+        if not divergence.applies(current(), _dtype(ev)):
+            continue
+        tf = _answer(_call, record.tf, record.tf_vjp, record, ev)
         assert _near(tf, ev.tf_answer(current().mode), tolerance), f"{divergence.name}: TF gives {tf!r}"
         assert (not _near(mine, tf, tolerance) or not _near(tf, ev.exact, tolerance, same_dtype=False)
                 or _ulps_from(mine, ev.exact) > _ulps_from(tf, ev.exact) + tolerance.floor), (

@@ -62,9 +62,10 @@ SOFTMAX_VALUE = _rounding(
     ": its algebraic simplifier turns the division into a product with 1 / sum (jit(softmax)/div is a "
     "multiply of a reciprocal), two roundings where TF's kernels divide once. A few ULPs from TF.",
     frozenset({"float16", "float32", "float64"}), frozenset({"value"}), 0.75, "0.64 (float32; float64 0.53)",
-    _evidence("keras_softmax:all_axes", "value", {"x": X, "axis": None},
-              np.array([[0.108626716, 0.049795143, 0.50669914], [0.101282895, 0.014848776, 0.21874735]], F32),
-              np.array([[0.108626716, 0.04979514, 0.5066991], [0.10128288, 0.014848774, 0.21874735]], F32)))
+    _evidence("keras_softmax:all_axes", "value", {"x": np.array([[2.61, 1.89, -1.41], [-2.53, -1.25, 0.08]], F32),
+                                                  "axis": None},
+              np.array([[0.6206207, 0.30208856, 0.011141981], [0.0036354046, 0.013075241, 0.04943804]], F32),
+              np.array([[0.6206208, 0.3020886, 0.011141984], [0.0036354044, 0.013075241, 0.049438044]], F32)))
 
 BFLOAT16_PER_STEP = _rounding(
     "keras_jax_bfloat16_softmax_rounded_per_step",
@@ -86,10 +87,11 @@ SOFTMAX_VJP = _rounding(
     "SoftmaxGrad computes (g - sum(g * y)) * y from its kernel's y. Many ULPs of a gradient whose terms "
     "cancel, within a fraction of an eps of their size.",
     ALL, frozenset({"vjp_x"}), 0.75, "0.66 (float32 oneDNN on, 0.57 off; float64 0.44, bfloat16 0.38)",
-    _evidence("keras_softmax:all_axes", "vjp_x", {"x": X, "axis": None},
-              np.array([[0.17480603, 0.06021408, -0.19799976], [-0.10034744, -0.004317489, 0.06764457]], F32),
-              np.array([[0.17480601, 0.06021408, -0.19799973], [-0.10034742, -0.0043174885, 0.06764457]], F32),
-              cotangent=G))
+    _evidence("keras_softmax:all_axes", "vjp_x", {"x": np.array([[-4.65, -0.44, -2.49], [-1.46, -1.09, -0.63]], F32),
+                                                  "axis": None},
+              np.array([[-0.00058720075, 0.17073977, -0.02765159], [0.11212129, -0.22191451, -0.032707732]], F32),
+              np.array([[-0.0005872011, 0.17073977, -0.027651597], [0.11212128, -0.22191456, -0.03270775]], F32),
+              cotangent=np.array([[0.4, 1.0, -0.1], [1.4, -0.7, 0.4]], F32)))
 
 LOG_SOFTMAX = _rounding(
     "keras_jax_log_softmax_rounding",
@@ -110,9 +112,9 @@ LAYER_ROUNDING = _rounding(
     "keras_jax_softmax_layer_rounding", LAYER_WHAT + " Its value is float32 whatever the inputs' dtype.",
     ALL, frozenset({"value", "vjp_inputs"}), 0.75,
     "0.54 float32 eps (value; VJP 0.48)",
-    _evidence(LAYER, "value", {"inputs": np.array([[-1.96, -0.39, 2.35], [4.48, -3.78, 4.54]], F32), "mask": KEPT},
-              np.array([[0.17221637, 0.82778364, 0.0], [0.48494369, 0.00012543508, 0.5149309]], F32),
-              np.array([[0.17221639, 0.82778364, 0.0], [0.48494363, 0.00012543506, 0.51493084]], F32)))
+    _evidence(LAYER, "value", {"inputs": np.array([[5.4, 3.95, 1.07], [-3.62, -0.01, 1.97]], F32), "mask": KEPT},
+              np.array([[0.80999845, 0.19000156, 0.0], [0.0032711623, 0.12092197, 0.8758068]], F32),
+              np.array([[0.80999845, 0.19000156, 0.0], [0.0032711625, 0.12092199, 0.87580687]], F32)))
 
 LAYER_FLOAT64_GRADIENT = _rounding(
     "keras_jax_softmax_layer_float32_gradient",
