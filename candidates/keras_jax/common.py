@@ -3,6 +3,8 @@ name, TF's divergences the same Keras code reproduces, and XLA's rounding."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from candidates.conditions import everywhere, tf_divergence
@@ -19,10 +21,12 @@ MEASURED = "the ci corpus (oneDNN on and off) spends at most {} of it against TF
 
 def inherited(tf_name: str, record: str, why: str) -> CandidateDivergence:
     """TF's divergence `tf_name` of `record`, which the same Keras code reproduces on JAX: unbounded
-    where it holds (TF's answer there is not the exact one, and neither is the candidate's)."""
+    where it holds (TF's answer there is not the exact one, and neither is the candidate's). Its
+    evidence is TF's, the candidate giving what TF gives."""
     tf = tf_divergence(BY_NAME[record], tf_name)
     return CandidateDivergence(name=f"keras_jax_{tf_name.removeprefix('keras_')}", what=why + f" (TF's {tf_name}).",
-                               dtypes=tf.dtypes, checks=tf.checks, where=tf.where, evidence=tf.evidence)
+                               dtypes=tf.dtypes, checks=tf.checks, where=tf.where,
+                               evidence=tuple(replace(ev, candidate=ev.tf, op=ev.op or record) for ev in tf.evidence))
 
 
 XLA_ROUNDING = CandidateDivergence(
