@@ -104,9 +104,11 @@ def _headline(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
             f"in {closer.get('tf', 0):,}; the candidate is less accurate than TF (beyond the floor) in "
             f"{int((parity['verdict'] == 'inaccurate').sum()):,}. Set apart on TF's account, and left out of the "
             f"candidate's share: {tf_errors:,} checks where TF is the side in error, {len(apart) - tf_errors:,} where "
-            "a known divergence explained TF's answer."
+            "a known divergence (TF's, or the candidate's own) explained the difference."
             + (f" {absent:,} VJP checks were not provided (the candidate has no gradients)."
-               if (absent := int((rows["verdict"] == "not_provided").sum())) else "") + "</p>")
+               if (absent := int((rows["verdict"] == "not_provided").sum())) else "")
+            + (f" Where its own bounded divergences excused it ({len(bounded):,} checks), it spent at most "
+               f"{_share(bounded.max())} of their bounds." if len(bounded := _bounded(parity)) else "") + "</p>")
     grid = heatmap.cells(summary)
     cells = grid.apply(lambda g: (f"{'FAIL ' + str(int(g.failures)) + ' · ' if g.failures else ''}"
                                   f"share {_share(g.share)} · closer: cand {int(g.candidate)} / TF {int(g.tf)}"
@@ -117,6 +119,11 @@ def _headline(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
             "candidate's worst share of the tolerance, at the elements where the two differ how often each side "
             "is nearer the exact answer, and the checks set apart on TF's account.</p>"
             + table.to_html(escape=True) + "</details>")
+
+
+def _bounded(rows: pd.DataFrame) -> pd.Series:
+    """The share of the candidate's own bounds spent, at the checks where a bounded one excused it."""
+    return pd.to_numeric(rows["bound_used"], errors="coerce").dropna()
 
 
 def _grid(summary: pd.DataFrame) -> str:

@@ -104,6 +104,16 @@ def test_a_passing_runs_first_screen_shows_no_unbounded_figure_and_counts_tf_apa
     assert "<svg" in top
 
 
+def test_the_first_screen_says_how_much_of_its_own_bounds_a_candidate_spent():
+    """Where a candidate's bounded divergences excused it, its share of the op's tolerance says
+    nothing (those elements are set apart): the headline gives the share of their bounds."""
+    excused = rows({"budget_used": 0.0, "known_divergence": "cand_rounding", "bound_used": 0.3},
+                   {"budget_used": 0.0, "known_divergence": "cand_rounding", "bound_used": 0.12}, {"budget_used": 0.2})
+    top = first_screen(html.render(excused, summarize(excused), run_of(excused)))
+    assert "excused it (2 checks), it spent at most 0.30 of their bounds" in top
+    assert "of their bounds" not in first_screen(html.render(TF_WRONG, summarize(TF_WRONG), run_of(TF_WRONG)))
+
+
 def test_the_summary_keeps_the_gates_columns_and_adds_the_candidates_share():
     """`worst_budget` (the gate's input) still covers every check; `candidate_budget` leaves out the
     checks set apart; the raw columns stay in the CSV and leave the page."""
