@@ -108,7 +108,8 @@ def _headline(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
             + (f" {absent:,} VJP checks were not provided (the candidate has no gradients)."
                if (absent := int((rows["verdict"] == "not_provided").sum())) else "")
             + (f" Where its own bounded divergences excused it ({len(bounded):,} checks), it spent at most "
-               f"{_share(bounded.max())} of their bounds." if len(bounded := _bounded(parity)) else "") + "</p>")
+               f"{_share(bounded.max())} of their bounds." if len(bounded := _bounded(parity)) else "")
+            + "</p>")
     grid = heatmap.cells(summary)
     cells = grid.apply(lambda g: (f"{'FAIL ' + str(int(g.failures)) + ' · ' if g.failures else ''}"
                                   f"share {_share(g.share)} · closer: cand {int(g.candidate)} / TF {int(g.tf)}"
@@ -122,8 +123,9 @@ def _headline(rows: pd.DataFrame, summary: pd.DataFrame) -> str:
 
 
 def _bounded(rows: pd.DataFrame) -> pd.Series:
-    """The share of the candidate's own bounds spent, at the checks where a bounded one excused it."""
-    return pd.to_numeric(rows["bound_used"], errors="coerce").dropna()
+    """The share of the candidate's own bounds spent, at the passing checks where a bounded one
+    excused it (a failing one is beyond them: it is in the failing cases)."""
+    return pd.to_numeric(rows["bound_used"], errors="coerce")[rows["passed"].astype(bool)].dropna()
 
 
 def _grid(summary: pd.DataFrame) -> str:

@@ -22,7 +22,7 @@ from reports.summary import summarize
 from tfparity.dtypes import np_dtype
 from tfparity.inputs import parse
 
-RUN_SCHEMA = "tfparity-run/5"  # 4: the full cases are in cases.parquet; 5: rows say what TF raised
+RUN_SCHEMA = "tfparity-run/6"  # 4: the full cases are in cases.parquet; 5: rows say what TF raised; 6: bound_used
 ROWS, INPUTS = "rows", "inputs"
 ACROSS = "tf_across_machines.csv"
 # Every row in full, columnar (what the tools read back); and for a spreadsheet every row without

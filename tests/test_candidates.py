@@ -19,7 +19,7 @@ from candidates import SHIPPED
 from tests.test_divergences import _call, _dtype
 from tfparity.backend import current
 from tfparity.batch import run_batch
-from tfparity.check import explained_mask, meaning, run_case
+from tfparity.check import _beyond_bounds, explained_mask, meaning, run_case
 from tfparity.compare import Tolerance, compare
 from tfparity.dtypes import DTYPES
 from tfparity.inputs import Case
@@ -88,6 +88,19 @@ def test_a_candidate_divergence_does_not_excuse_more_than_its_bound():
     (value, *_) = run_case(SOFTMAX, Case("softmax", "float16", (3, 7), -1), _declaring(1.2, 64.0))
     assert not value.passed and "beyond every bound" in value.detail, value.describe()
     assert value.bound_used > 1, value.bound_used
+
+
+def test_an_ulp_bound_at_an_unbounded_scale_still_bounds():
+    """Where TF's terms overflowed (scale inf) an ULP-only bound is its ULP count: 8,389 ULP past a
+    bound of 4 is beyond it, and spends 2,097 of it."""
+    divergence = CandidateDivergence(name="ulps", what="", dtypes=frozenset({"float32"}), checks=frozenset({"value"}),
+                                     where=lambda case, inputs: True, evidence=(), within=Tolerance(4))
+    want = np.array([[1.0, 1.0]], np.float32)
+    got = np.array([[1.0 + 8389 * 2.0**-23, 1.0]], np.float32)
+    everywhere = np.ones(got.shape, bool)
+    (detail,), (share,) = _beyond_bounds([(divergence, everywhere)], got, want, everywhere,
+                                         np.array([[np.inf, 1.0]]), {}, flush=False)
+    assert "beyond every bound" in detail and share == pytest.approx(8389 / 4)
 
 
 def _shifted(delta: float):
@@ -179,14 +192,16 @@ def test_a_shipped_candidates_divergence_holds_on_its_evidence(adapter, op, dive
     """The candidate still answers as its evidence says, TF as well (each within the op's
     tolerance, or raising the class named), and the two differ, or the candidate follows TF
     where TF is not exact: a divergence that vanished fails. On a backend where the divergence
-    is not declared to hold (its `when`), only the candidate's answer is checked."""
+    is not declared to hold (its `when`, modes or devices), only the candidate's answer is checked."""
     assert divergence.evidence, "a divergence needs evidence"
     for ev in divergence.evidence:
         record = BY_NAME[ev.op or op]
         mine = _answer(_call, *record.candidate_functions(adapter), record, ev)
         tolerance = record.tolerance(ev.check, _dtype(ev) if _dtype(ev) in DTYPES else "float32")
         assert _near(mine, ev.candidate, tolerance), f"{divergence.name}: the candidate gives {mine!r}"
-        if not divergence.applies(current(), _dtype(ev)):
+        backend = current()
+        if not (backend.mode in divergence.modes and backend.device in divergence.devices
+                and divergence.when.holds(backend, _dtype(ev))):
             continue
         tf = _answer(_call, record.tf, record.tf_vjp, record, ev)
         assert _near(tf, ev.tf_answer(current().mode), tolerance), f"{divergence.name}: TF gives {tf!r}"

@@ -83,6 +83,9 @@ def test_budget_used_is_the_worst_share_of_the_tolerance():
     tiny = compare(np.array([np.nan]), np.array([0.0]), Tolerance(2), flush=True)
     assert tiny.budget_used == np.inf and tiny.flushed == 0 and not tiny.passed
     assert compare(got, ref, Tolerance(0), ignore=np.array([True, False, False]), flush=False).budget_used == 0
+    # an ULP-only budget at an unbounded scale (TF's terms overflowed) is its ULP share, not 0 x inf
+    unbounded = compare(got, ref, Tolerance(2), scale=np.inf, flush=False)
+    assert unbounded.budget_used == 1.5 and unbounded.used.tolist() == [1.5, 0.0, 0.0] and not unbounded.passed
 
 
 def test_where_tf_is_excused_a_flushed_subnormal_passes_only_where_tf_flushes():

@@ -238,17 +238,18 @@ def _beyond_bounds(bounded: list[tuple[CandidateDivergence, np.ndarray]], got: n
     from TF at (`judged`), or "": an element passes within any one of them. And the share of its
     bounds the candidate spends (at each such element the least share of the bounds that apply,
     the largest over the case; nan where none applies)."""
-    shape = got.shape
-    least = np.full(shape, np.inf)
+    applies = _any([mask for _, mask in bounded], got.shape)
+    beyond, least = judged & applies, np.full(got.shape, np.inf)
     worst: list[tuple[str, list[Comparison]]] = []
     for divergence, mask in bounded:
         comparisons = compare_batch(got, want, divergence.within, bound_scale(scale, own_scale.get(divergence.name)),
                                     ~(mask & judged), flush=flush)
-        least = np.where(mask, np.minimum(least, np.stack([c.used for c in comparisons]).reshape(shape)), least)
+        beyond &= ~mask | np.stack([c.failing for c in comparisons])
+        least = np.where(mask, np.fmin(least, np.stack([c.used for c in comparisons])), least)
         worst.append((divergence.name, comparisons))
-    spent = (judged & _any([mask for _, mask in bounded], shape)).reshape(len(got), -1)
+    spent = (judged & applies).reshape(len(got), -1)
     shares = np.where(spent, least.reshape(len(got), -1), -np.inf).max(axis=1, initial=-np.inf)
-    return ["" if not (spent[b] & (least.reshape(len(got), -1)[b] > 1)).any() else
+    return ["" if not beyond[b].any() else
             "where the candidate's divergences apply (" + ", ".join(
                 f"{name}: {comparisons[b].max_ulp:g} ULP from TF" for name, comparisons in worst)
             + "), it is beyond every bound" for b in range(len(got))], \

@@ -138,7 +138,7 @@ def compare_batch(candidate: np.ndarray, reference: np.ndarray, tolerance: Toler
         allowed = tolerance.atol(reference.dtype) * scale
         within = (ulp <= tolerance.ulp) | (abs_err <= allowed)
         flushed = flush & finite & ~within & (abs_err <= floor) & ((np.abs(a) < floor) | (np.abs(b) < floor))
-        used = np.minimum(_share(ulp, tolerance.ulp), _share(abs_err, allowed))
+        used = np.fmin(_share(ulp, tolerance.ulp), _share(abs_err, allowed))  # an absolute budget of 0 x inf: none
         used = np.where(special_bad, np.inf, np.where(finite & ~flushed, used, 0.0))
         bad = finite & ~within & ~flushed
         beyond_ulp = finite & ~flushed & (ulp > tolerance.ulp) & ~ignore

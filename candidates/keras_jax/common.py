@@ -25,7 +25,8 @@ def inherited(tf_name: str, record: str, why: str) -> CandidateDivergence:
     evidence is TF's, the candidate giving what TF gives."""
     tf = tf_divergence(BY_NAME[record], tf_name)
     return CandidateDivergence(name=f"keras_jax_{tf_name.removeprefix('keras_')}", what=why + f" (TF's {tf_name}).",
-                               dtypes=tf.dtypes, checks=tf.checks, where=tf.where,
+                               dtypes=tf.dtypes, checks=tf.checks, where=tf.where, when=tf.when, modes=tf.modes,
+                               devices=tf.devices,
                                evidence=tuple(replace(ev, candidate=ev.tf, op=ev.op or record) for ev in tf.evidence))
 
 
