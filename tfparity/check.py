@@ -238,8 +238,8 @@ def _beyond_bounds(bounded: list[tuple[CandidateDivergence, np.ndarray]], got: n
     from TF at (`judged`), or "": an element passes within any one of them. And the share of its
     bounds the candidate spends (at each such element the least share of the bounds that apply,
     the largest over the case; nan where none applies)."""
-    applies = _any([mask for _, mask in bounded], got.shape)
-    beyond, least = judged & applies, np.full(got.shape, np.inf)
+    spent = judged & _any([mask for _, mask in bounded], got.shape)
+    beyond, least = spent.copy(), np.full(got.shape, np.inf)
     worst: list[tuple[str, list[Comparison]]] = []
     for divergence, mask in bounded:
         comparisons = compare_batch(got, want, divergence.within, bound_scale(scale, own_scale.get(divergence.name)),
@@ -247,7 +247,7 @@ def _beyond_bounds(bounded: list[tuple[CandidateDivergence, np.ndarray]], got: n
         beyond &= ~mask | np.stack([c.failing for c in comparisons])
         least = np.where(mask, np.fmin(least, np.stack([c.used for c in comparisons])), least)
         worst.append((divergence.name, comparisons))
-    spent = (judged & applies).reshape(len(got), -1)
+    spent = spent.reshape(len(got), -1)
     shares = np.where(spent, least.reshape(len(got), -1), -np.inf).max(axis=1, initial=-np.inf)
     return ["" if not beyond[b].any() else
             "where the candidate's divergences apply (" + ", ".join(

@@ -73,8 +73,11 @@ class KnownDivergence:
     modes: frozenset[str] = frozenset(MODES)  # measured in each: a mode it does not hold in is left out
 
     def applies(self, backend: Backend, dtype: str) -> bool:
-        return (dtype in self.dtypes and backend.device in self.devices and backend.mode in self.modes
-                and self.when.holds(backend, dtype))
+        return dtype in self.dtypes and self.holds_on(backend, dtype)
+
+    def holds_on(self, backend: Backend, dtype: str) -> bool:
+        """Whether the backend is one it is declared on (device, mode, `when`), the dtype aside."""
+        return backend.device in self.devices and backend.mode in self.modes and self.when.holds(backend, dtype)
 
     def conditions(self) -> str:
         """Where it holds, in words."""
