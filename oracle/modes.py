@@ -29,6 +29,7 @@ MODES: dict[str, bool | None] = {"eager": None, "graph": False, "xla": True}
 COMPILES_KEPT = 400
 _FUNCTIONS: dict[tuple, Callable] = {}
 _COMPILED: set[tuple] = set()
+_SPECS: dict[tuple, object] = {}  # output specs inferred from exact input shapes (no executable: kept)
 # this process's compile work since it started: tf.functions traced, XLA compiles, context resets
 _WORK = {"traces": 0, "compiles": 0, "releases": 0}
 
@@ -150,10 +151,20 @@ def output(fn: Callable, **kwargs: object) -> tf.Tensor | tf.TensorSpec:
 
 
 def _inferred(fn: Callable, **kwargs: object) -> tf.TensorSpec:
-    """The spec of `fn`'s output as a graph of these exact input shapes infers it, never run."""
+    """The spec of `fn`'s output as a graph of these exact input shapes infers it, never run: traced
+    once per input spec (a case's values cannot change it), its error kept as a trace's is."""
     import tensorflow as tf
 
     inputs = {name: _as_input(value) for name, value in kwargs.items()}
     specs = {name: tf.TensorSpec.from_tensor(v) if isinstance(v, tf.Tensor) else v for name, v in inputs.items()}
-    out = tf.function(fn, autograph=False).get_concrete_function(**specs).structured_outputs
-    return tf.TensorSpec(out.shape, out.dtype)
+    key = (fn, repr(specs))
+    if key not in _SPECS:
+        try:
+            out = tf.function(fn, autograph=False).get_concrete_function(**specs).structured_outputs
+            _SPECS[key] = tf.TensorSpec(out.shape, out.dtype)
+        except Exception as error:  # noqa: BLE001 - the output() caller decides which errors are answers
+            _SPECS[key] = error
+    spec = _SPECS[key]
+    if isinstance(spec, Exception):
+        raise spec.with_traceback(None)
+    return spec

@@ -52,13 +52,15 @@ from tfparity.stacking import batchable, shifted, stack, tiled
 BATCH, ALONE, CONFIRMED = "batch", "single", "confirmed"
 
 def run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType = impl,
-              backend: Backend | None = None) -> list[list[CheckResult]]:
-    """Every check of every case, as `run_case` would give it."""
+              backend: Backend | None = None, tf_alone: bool = False) -> list[list[CheckResult]]:
+    """Every check of every case, as `run_case` would give it. `tf_alone`: TF answers each case in
+    its own call (where it compiles per shape, the cases' own program serves them all) and the
+    batch is judged together."""
     backend = backend or backends.current()
     with np.errstate(all="ignore"):
         if len(cases) < 2 or not record.stacks or not all(batchable(c) for c in cases):
             return [run_case(record, case, candidate, backend) for case in cases]
-        batch = _run_batch(for_candidate(record, candidate), cases, candidate, backend)
+        batch = _run_batch(for_candidate(record, candidate), cases, candidate, backend, alone=tf_alone)
     return [results + not_provided(record, candidate, results) for results in batch]
 
 
@@ -111,14 +113,14 @@ def _run_batch(record: OpRecord, cases: list[Case], candidate: ModuleType, backe
                 final[b] &= stands or answers.alone  # TF's own answer for the case: its verdict stands
         for check in vjps if answers.tape.error else ():
             for b, result in _judge_raised(record, cases, check, keep, inputs, stacked, g, mine[check], answers.tape,
-                                           (scales, own_scales), backend):
+                                           (scales, own_scales), backend, ALONE if answers.alone else BATCH):
                 results[b].append(result)
                 final[b] &= result.passed or answers.alone
     # Where the candidate raised for a value TF gives, that is the verdict (as for one case) however
     # TF's numbers move with the batch.
     raised = [b for b in range(len(cases)) if b not in keep and mine["value"][b].error]
     for b, result in _judge_raised(record, cases, "value", raised, inputs, stacked, None, mine["value"],
-                                   Outcome(answers.value), None, backend):
+                                   Outcome(answers.value), None, backend, ALONE if answers.alone else BATCH):
         results[b], final[b] = [result], True
     pending = [b for b in range(len(cases)) if not final[b]]
     if pending and not alone:  # confirmed with TF's answers case by case, judged together
@@ -244,10 +246,10 @@ def _raised_alike(record: OpRecord, cases: list[Case], each: list[dict], inputs:
 
 def _judge_raised(record: OpRecord, cases: list[Case], check: str, keep: list[int], inputs: list[dict], stacked: dict,
                   g: np.ndarray | None, mine: list[Outcome], tf: Outcome, scales: tuple[dict, dict] | None,
-                  backend: Backend):
+                  backend: Backend, path: str = BATCH):
     """(case index, verdict) for one check where a side raised; where a divergence excuses TF, the
     candidates' values meet the exact answer in one evaluation over the batch. `scales`: the op's
-    and the candidate's own."""
+    and the candidate's own; `path`: how TF answered."""
     verdicts = [judge_raised(record, cases[b], check, inputs[b], mine[b], tf, backend) for b in keep]
     excuse = [i for i, (_, needed) in enumerate(verdicts) if needed]
     details = {}
@@ -265,7 +267,7 @@ def _judge_raised(record: OpRecord, cases: list[Case], check: str, keep: list[in
                                                _own_scale(own_scales, check, stacked, shape, at),
                                                record.flushes(backend, check, cases[0].dtype)), strict=True))
     for i, (b, (result, _)) in enumerate(zip(keep, verdicts, strict=True)):
-        yield b, replace(result, detail=details.get(i, result.detail), path=BATCH)
+        yield b, replace(result, detail=details.get(i, result.detail), path=path)
 
 
 def _judge_batch(record: OpRecord, cases: list[Case], check: str, keep: list[int], inputs: list[dict], stacked: dict,

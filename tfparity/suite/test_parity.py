@@ -26,16 +26,15 @@ OP_DTYPES = [pytest.param(r, d, id=f"{r.name}-{d}") for r in RECORDS for d in DT
 @pytest.mark.parametrize("record, dtype", OP_DTYPES)
 def test_sweep(record, dtype, candidate, recorder, shard):
     """Every rank, axis (and default), label kind and value regime, once: the cases of one shape,
-    axis and label kind in one TF call (tfparity.batch), unless TF compiles per shape (the pooled
-    shapes' programs then serve every case). A batch is checked by the shard holding its first
-    case, so a sharded run's batches are the whole run's."""
+    axis and label kind judged together (tfparity.batch) after one TF call, or where TF compiles
+    per shape one call per case (the pooled shape's program then serves every case). A batch is
+    checked by the shard holding its first case, so a sharded run's batches are the whole run's."""
     skip_unless_provided(record, candidate)
     results = []
     swept = [case for case in sweep(record, dtype) if profiles.sweeps(case, record.share)]
-    batches = [[case] for case in swept] if backends.current().compiles_per_shape else signatures(swept)
-    held = [batch for batch in batches if shard.holds(batch[0])]
+    held = [batch for batch in signatures(swept) if shard.holds(batch[0])]
     for batch in held:
-        for checks in run_batch(record, batch, candidate):
+        for checks in run_batch(record, batch, candidate, tf_alone=backends.current().compiles_per_shape):
             recorder.add(checks, source="sweep")
             results += checks
     failures = [r for r in results if not r.passed]
