@@ -29,9 +29,11 @@ MODES: dict[str, bool | None] = {"eager": None, "graph": False, "xla": True}
 COMPILES_KEPT = 400
 _FUNCTIONS: dict[tuple, Callable] = {}
 _COMPILED: set[tuple] = set()
+_PROGRAMS: set[tuple] = set()  # every distinct program this process compiled (kept across releases)
 _SPECS: dict[tuple, object] = {}  # output specs inferred from exact input shapes (no executable: kept)
-# this process's compile work since it started: tf.functions traced, XLA compiles, context resets
-_WORK = {"traces": 0, "compiles": 0, "releases": 0}
+# this process's compile work since it started: tf.functions traced, XLA compiles, distinct
+# programs compiled, context resets
+_WORK = {"traces": 0, "compiles": 0, "programs": 0, "releases": 0}
 
 
 def current() -> str:
@@ -69,6 +71,9 @@ def _call(fn: Callable, jit_compile: bool, *args: object, **kwargs: object) -> o
     if jit_compile and program not in _COMPILED:  # XLA compiles once per concrete shape
         _COMPILED.add(program)
         _WORK["compiles"] += 1
+        if program not in _PROGRAMS:
+            _PROGRAMS.add(program)
+            _WORK["programs"] += 1
     return traced(*tensors)
 
 
@@ -86,7 +91,8 @@ def _release() -> None:
 def work() -> dict[str, int]:
     """This process's compile work so far: functions traced (graph and XLA: one per signature of
     dtypes, ranks and Python arguments), XLA compiles (one per concrete shape, again after a
-    release), and releases of every executable (COMPILES_KEPT)."""
+    release), distinct programs (signature and concrete shapes) compiled, and releases of every
+    executable (COMPILES_KEPT)."""
     return dict(_WORK)
 
 

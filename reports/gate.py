@@ -82,11 +82,19 @@ def make_baseline(report_dir: Path, baseline: Path) -> tuple[pd.DataFrame, Path]
     return table, baseline
 
 
+def kind(environment: dict) -> tuple[str, str]:
+    """What a baseline holds besides its backend: the profile (its cases are its own) and the
+    candidate (its answers are its own)."""
+    return environment.get("profile", "ci"), environment.get("candidate", "impl")
+
+
 def baseline_name(run: dict) -> str:
-    """`<fingerprint>.csv` for the ci profile, `<fingerprint>.<profile>.csv` for another: a folder
-    keeps one baseline per backend and profile (a profile's cases are its own)."""
-    profile = run["environment"].get("profile", "ci")
-    return f"{run['backend']['fingerprint']}{'' if profile == 'ci' else f'.{profile}'}.csv"
+    """`<fingerprint>.csv` for impl's ci profile, `<fingerprint>.<profile>.csv` for another profile,
+    `.<candidate>` before `.csv` for another candidate: a folder keeps one baseline per backend,
+    profile and candidate."""
+    profile, candidate = kind(run["environment"])
+    suffix = ("" if profile == "ci" else f".{profile}") + ("" if candidate == "impl" else f".{candidate}")
+    return f"{run['backend']['fingerprint']}{suffix}.csv"
 
 
 def load_baseline(baseline: Path) -> tuple[pd.DataFrame, dict]:
@@ -130,12 +138,12 @@ def choose(baseline: Path, run: dict) -> tuple[Path, str, str, list[str]]:
             skipped.append(f"skipped {path.name}: {error}")
     if not metas:
         raise Unusable(f"no usable baseline in {baseline}: {'; '.join(skipped) or 'no *.csv'}")
-    profile = run.get("environment", {}).get("profile", "ci")
-    if baseline.is_dir():  # another profile's baseline has other cases: never the comparison
-        metas = {path: meta for path, meta in metas.items() if meta["environment"].get("profile", "ci") == profile}
+    profile, candidate = kind(run.get("environment", {}))
+    if baseline.is_dir():  # another profile's cases or another candidate's answers: never the comparison
+        metas = {path: meta for path, meta in metas.items() if kind(meta["environment"]) == (profile, candidate)}
         if not metas:
-            raise Unusable(f"no baseline of profile {profile} in {baseline}: make one with "
-                           f"`tfparity baseline <a {profile} run> --out {baseline}`")
+            raise Unusable(f"no baseline of profile {profile} and candidate {candidate} in {baseline}: make one "
+                           f"with `tfparity baseline <a {profile} run of {candidate}> --out {baseline}`")
     here = Backend(mine.get("facts", {}))
     differing = {path: here.differences(Backend(meta["backend"].get("facts", {}))) for path, meta in metas.items()}
     mode = here.mode  # another mode's divergences are its own: a baseline of the run's mode comes first

@@ -146,8 +146,12 @@ def _work(run: dict) -> dict[str, str]:
     work = run.get("compile_work")
     if not work:
         return {}
-    return {"compile_work": f"{work['traces']:,} TF functions traced, {work['compiles']:,} XLA compiles"
-                            f" ({work['releases']:,} releases of every executable), over {run['processes']} processes"}
+    line = (f"{work['traces']:,} TF functions traced, {work['compiles']:,} XLA compiles of "
+            f"{work.get('programs', 0):,} distinct programs ({work['releases']:,} releases of every executable)")
+    if "candidate_compiles" in work:
+        line += (f"; the candidate: {work['candidate_compiles']:,} compiles of "
+                 f"{work.get('candidate_programs', 0):,} distinct programs")
+    return {"compile_work": f"{line}, over {run['processes']} processes"}
 
 
 def _share(value: float) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -197,7 +198,7 @@ def pytest_testnodedown(node, error) -> None:
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
-    config.stash[RECORDER].close(exitstatus)
+    config.stash[RECORDER].close(exitstatus, _candidate_work(config))
     out = config.getoption("report_dir")
     if not out or _worker(config) is not None:
         return
@@ -214,6 +215,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         part["candidate_device"] = _device(config.getoption("candidate"))
     config.stash[RUN] = output.write(Path(out), merged, env | part, exitstatus, aborted)
 
+
+
+def _candidate_work(config: pytest.Config) -> dict[str, int]:
+    """What a compiling candidate says it compiled in this process (its optional `work()`)."""
+    module = sys.modules.get(module_name(config.getoption("candidate")))
+    work = getattr(module, "work", None)
+    return {k: int(v) for k, v in work().items()} if callable(work) else {}
 
 
 def _device(candidate: str) -> str:

@@ -61,12 +61,14 @@ class Recorder:
         if self.active:
             self._event("abort", test=test, error=error)
 
-    def close(self, exitstatus: int) -> None:
+    def close(self, exitstatus: int, candidate_work: dict[str, int] | None = None) -> None:
+        """End the session's events; a process that ran cases records what TF traced and compiled,
+        and what the candidate compiled where it counts that (`candidate_<count>`)."""
         if self.active:
-            if self._backend is not None:  # a process that ran cases: what it traced and compiled
+            if self._backend is not None:
                 from oracle.modes import work
 
-                self._event("work", **work())
+                self._event("work", **work(), **{f"candidate_{k}": v for k, v in (candidate_work or {}).items()})
             self._event("end", exitstatus=int(exitstatus))
             self._file.close()
             self._file = None
@@ -119,9 +121,13 @@ def merge(rows_dir: Path) -> Merged:
     return merged
 
 
+WORK = ("traces", "compiles", "programs", "releases")  # TF's (oracle.modes.work), always reported
+
+
 def add_work(total: dict[str, int], more: dict) -> dict[str, int]:
-    """Compile work summed: traces, compiles and releases (see oracle.modes.work)."""
-    return {k: total.get(k, 0) + int(more.get(k, 0)) for k in ("traces", "compiles", "releases")}
+    """Compile work summed: TF's (see oracle.modes.work) and the candidate's counts where given."""
+    keys = [*WORK, *sorted(k for k in {*total, *more} if k.startswith("candidate_"))]
+    return {k: total.get(k, 0) + int(more.get(k, 0)) for k in keys}
 
 
 def _read(path: Path, problems: list[str]) -> list[dict]:

@@ -48,6 +48,7 @@ def test_one_trace_per_signature_not_per_case(traced):
     done = {k: modes.work()[k] - work[k] for k in work}
     assert done["traces"] == len(modes._FUNCTIONS) - before
     assert done["compiles"] == (7 if traced == "xla" else 0), done  # 5 shapes, then 2 signatures of one shape each
+    assert done["programs"] == done["compiles"], done  # each a program this process had not compiled
 
 
 def test_a_signature_whose_trace_fails_is_traced_once(traced):
@@ -166,6 +167,7 @@ def test_xla_releases_its_executables_before_the_process_runs_out_of_maps(monkey
     assert modes.work()["compiles"] - work["compiles"] == 200
     assert modes.work()["releases"] - work["releases"] >= 200 // modes.COMPILES_KEPT - 1
     np.testing.assert_array_equal(oracle.softmax(x), first)
+    assert modes.work()["programs"] - work["programs"] == 200  # x's program compiled again: no new one
 
 
 def test_several_modes_with_a_shard_are_refused(capsys):

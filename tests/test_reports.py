@@ -253,6 +253,22 @@ def test_gate_picks_the_baseline_of_the_runs_backend_from_a_folder(parallel_run,
     assert "elsewhere.csv" in capsys.readouterr().out
 
 
+def test_gate_holds_a_candidates_run_to_that_candidates_baseline(parallel_run, edited, tmp_path, capsys):
+    """Another candidate's answers are its own: from a folder, a run is never gated against
+    another candidate's baseline of the same backend and profile, and each to its own strictly."""
+    folder = tmp_path / "baselines"
+    assert cli.main(["baseline", str(parallel_run), "--out", str(folder)]) == 0
+    run = json.loads((edited / "run.json").read_text())
+    _edit_run(edited, environment=run["environment"] | {"candidate": "jax"})
+    assert cli.main(["gate", "--baseline", str(folder), str(edited)]) == 2
+    assert "no baseline of profile ci and candidate jax" in capsys.readouterr().err
+    assert cli.main(["baseline", str(edited), "--out", str(folder)]) == 0
+    assert sorted(p.name.removeprefix(run["backend"]["fingerprint"]) for p in folder.glob("*.csv")) == [".csv", ".jax.csv"]
+    for report in (parallel_run, edited):
+        assert cli.main(["gate", "--baseline", str(folder), str(report)]) == 0
+        assert "comparison: strict" in capsys.readouterr().out
+
+
 def test_gate_flags_a_divergence_that_newly_fires_on_the_same_backend(edited, baseline, capsys):
     _edit_summary(edited, lambda s: s.assign(known_divergences="flush_to_zero"))
     assert cli.main(["gate", "--baseline", str(baseline), str(edited)]) == 1
@@ -317,9 +333,13 @@ def test_merge_flags_torn_lines_and_unfinished_files(tmp_path):
 
 
 def test_merge_sums_the_processes_compile_work(tmp_path):
-    for name, work in (("gw0-1", '"traces": 3, "compiles": 40, "releases": 0'), ("gw1-2", '"traces": 2, "compiles": 7, "releases": 1')):
+    """TF's counts and the candidate's (where a process gave them) summed over the processes; an
+    older process's record without `programs` counts none."""
+    for name, work in (("gw0-1", '"traces": 3, "compiles": 40, "releases": 0, "candidate_compiles": 9'),
+                       ("gw1-2", '"traces": 2, "compiles": 7, "programs": 6, "releases": 1')):
         (tmp_path / f"{name}.jsonl").write_text(f'{{"event": "start"}}\n{{"event": "work", {work}}}\n{{"event": "end", "exitstatus": 0}}\n')
-    assert recording.merge(tmp_path).work == {"traces": 5, "compiles": 47, "releases": 1}
+    assert recording.merge(tmp_path).work == {"traces": 5, "compiles": 47, "programs": 6, "releases": 1,
+                                              "candidate_compiles": 9}
 
 
 @pytest.mark.parametrize("source, expected", [

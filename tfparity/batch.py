@@ -283,7 +283,7 @@ def _judge_batch(record: OpRecord, cases: list[Case], check: str, keep: list[int
     masks = [(d.name, np.stack([explained_mask(where, want.shape[1:], mask_axis) for where in wheres[d.name]]))
              for d in record.divergences_for(cases[0], check, backend) if d.name in wheres]
     ex = _batch_exact(record, check, inputs, stacked, keep, record.class_axis(cases[0]), g, want.dtype, scale)
-    limit = spread.measure(record, cases[0].dtype, backend)[check]
+    limit = spread.Spread() if alone else spread.measure(record, cases[0].dtype, backend)[check]  # none: TF alone
     row = {"path": ALONE} if alone else {"path": BATCH, "batch_spread": limit.parity, "batch_spread_ulp": limit.ulp}
     verdicts, headroom = judge_values(record, [cases[b] for b in keep], check, got, want, masks, ex, scale,
                                       record.flushes(backend, check, cases[0].dtype), own_scale=own_scale, **row)

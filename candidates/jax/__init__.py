@@ -31,7 +31,7 @@ import optax
 
 from candidates.jax.divergences import DIVERGENCES
 
-__all__ = ["BATCHABLE", "DIVERGENCES"]
+__all__ = ["BATCHABLE", "DIVERGENCES", "work"]
 
 BATCHABLE = True
 FAMILIES = ("tf.nn",)  # tf.nn's ops as jax.nn and optax give them; Keras's losses on JAX are their own candidate
@@ -83,16 +83,31 @@ def _weighted_ce(labels: jax.Array, logits: jax.Array, pos_weight: jax.Array) ->
 # compiled functions are dropped and compiled again as needed.
 LIVE_SIGNATURES = 1000
 _signatures: set[tuple] = set()
+_ever: set[tuple] = set()
+_WORK = {"compiles": 0, "programs": 0, "releases": 0}
+
+
+def work() -> dict[str, int]:
+    """This process's compile work, as the report records it: jitted signatures compiled (again
+    after a release), distinct signatures, and releases of every compiled function."""
+    return dict(_WORK)
 
 
 def _make_room(fn: Callable, options: tuple, inputs: dict[str, object]) -> None:
     signature = (fn, options, tuple((name, np.shape(v), np.asarray(v).dtype.str) for name, v in inputs.items()))
-    if signature not in _signatures and len(_signatures) >= LIVE_SIGNATURES:
+    if signature in _signatures:
+        return
+    if len(_signatures) >= LIVE_SIGNATURES:
         jax.clear_caches()
         _compiled.cache_clear()
         _compiled_vjp.cache_clear()
         _signatures.clear()
+        _WORK["releases"] += 1
     _signatures.add(signature)
+    _WORK["compiles"] += 1
+    if signature not in _ever:
+        _ever.add(signature)
+        _WORK["programs"] += 1
 
 
 @functools.cache
