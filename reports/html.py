@@ -147,7 +147,8 @@ def _work(run: dict) -> dict[str, str]:
     if not work:
         return {}
     line = (f"{work['traces']:,} TF functions traced, {work['compiles']:,} XLA compiles of "
-            f"{work.get('programs', 0):,} distinct programs ({work['releases']:,} releases of every executable)")
+            f"{work.get('programs', 0):,} distinct programs ({work['releases']:,} releases of every executable)"
+            if work["traces"] or work["compiles"] else "TF traced and compiled nothing (eager)")
     if "candidate_compiles" in work:
         line += (f"; the candidate: {work['candidate_compiles']:,} compiles of "
                  f"{work.get('candidate_programs', 0):,} distinct programs")

@@ -204,11 +204,14 @@ def test_a_run_against_the_corpus_never_imports_tensorflow(built, tmp_path):
 
 
 def test_a_device_candidate_is_checked_on_the_host_and_its_device_recorded(built, tmp_path):
-    """The JAX adapter (a jitted candidate, here on the CPU device) against the corpus, without TF."""
+    """The JAX adapter (a jitted candidate, here on the CPU device) against the corpus, without TF;
+    the run counts what JAX compiled, and nothing of TF's."""
     pytest.importorskip("jax")
     environment = _run_without_tf(tmp_path, "--corpus", str(built), "--candidate", "jax", "--ops", "softmax",
                                   "sparse_softmax_cross_entropy_with_logits")
     assert environment["candidate"] == "jax" and environment["candidate_device"].startswith("cpu:")
+    work = json.loads((tmp_path / "out" / "run.json").read_text())["compile_work"]
+    assert work["traces"] == work["compiles"] == 0 and work["candidate_compiles"] >= work["candidate_programs"] > 0
 
 
 @pytest.mark.parametrize("damage", ["checksum", "missing", "extra", "schema"])

@@ -80,7 +80,7 @@ def test_report_files(parallel_run):
     assert set(summary["backend"]) == {fingerprint} == set(cases["backend"])
     assert set(summary["cpu_flags"]) == {run["environment"]["cpu_flags"]}
     assert summary["worst_budget"].max() <= 1.0
-    assert run["compile_work"]["compiles"] == 0 and "XLA compiles" in page  # an eager run compiles nothing
+    assert run["compile_work"]["compiles"] == 0 and "TF traced and compiled nothing (eager)" in page
     assert not any(tag in page for tag in ("<script", "<link", "src=", "url(")), "the page must be self-contained"
 
 
