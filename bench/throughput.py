@@ -41,6 +41,7 @@ from tfparity import profiles, spread
 from tfparity.backend import current
 from tfparity.batch import run_batch
 from tfparity.dtypes import DTYPES
+from tfparity.families import FAMILIES
 from tfparity.opdb import RECORDS
 from tfparity.shapes import pool
 from tfparity.stacking import SIZE, members
@@ -54,22 +55,23 @@ def _settings(n: int) -> settings:
                     suppress_health_check=list(HealthCheck))
 
 
-def parity_fuzz(per_op_dtype: int, naive_total: int = 0) -> tuple[int, int, float, int, float]:
-    """(examples, checks, seconds) of the fuzz for every op and dtype, and (examples, seconds) of
-    the naive loop run in `naive_total` / 28 chunks between them: the VM's speed drifts by 10-30%
-    over a minute, and interleaving puts the same drift on both sides of the ratio."""
-    examples = checks = naive_examples = 0
-    seconds = naive_seconds = 0.0
+def parity_fuzz(per_op_dtype: int, naive_total: int = 0) -> tuple[dict[str, list], int, float]:
+    """Per family, [examples, checks, seconds] of the fuzz for every op and dtype, and (examples,
+    seconds) of the naive loop run in `naive_total` / (ops x dtypes) chunks between them: the VM's
+    speed drifts by 10-30% over a minute, and interleaving puts the same drift on both sides of the ratio."""
+    families = {family: [0, 0, 0.0] for family in FAMILIES}
+    naive_examples, naive_seconds = 0, 0.0
     pairs = [(record, dtype) for record in RECORDS for dtype in DTYPES]
     for chunk, (record, dtype) in enumerate(pairs):
         start = time.perf_counter()
         counted = _fuzz(record, dtype, per_op_dtype)
-        seconds += time.perf_counter() - start
-        examples, checks = examples + counted[0], checks + counted[1]
+        totals = families[record.family]
+        totals[0], totals[1], totals[2] = totals[0] + counted[0], totals[1] + counted[1], totals[2] + (
+            time.perf_counter() - start)
         if naive_total:
             done, spent = naive_loop(naive_total // len(pairs), chunk)
             naive_examples, naive_seconds = naive_examples + done, naive_seconds + spent
-    return examples, checks, seconds, naive_examples, naive_seconds
+    return families, naive_examples, naive_seconds
 
 
 def _fuzz(record, dtype: str, n: int) -> tuple[int, int]:
@@ -127,24 +129,27 @@ def main() -> None:
     parser.add_argument("--run", choices=("ci", "thorough"), help="also time a whole tfparity run")
     args = parser.parse_args()
     warm = time.perf_counter()
-    for record in RECORDS:  # TF's batch spread, measured once per process, outside the timings
-        for dtype in DTYPES:
+    for record in (r for r in RECORDS if r.stacks):  # TF's batch spread, once per process, outside the timings
+        for dtype in DTYPES:  # (a record that never stacks runs case by case: no spread)
             spread.measure(record, dtype, current())
             spread.candidate_alike(record, dtype, impl)
     print(f"environment      {environment.collect('ci', 'derandomized', 'impl')}")
     print(f"backend          {current().fingerprint}: {current().summary()}")
     print(f"batch spread     TF's and the candidate's, every op x dtype, in {time.perf_counter() - warm:.1f} s "
           "(once per process)")
-    small = parity_fuzz(max(args.examples // 4, 1))
-    examples, checks, seconds, naive_examples, naive_seconds = parity_fuzz(args.examples, NAIVE_EXAMPLES)
-    ours, naive = examples / seconds, naive_examples / naive_seconds
-    print(f"parity fuzz      {small[0]} cases in {small[2]:.1f} s: {small[0] / small[2]:.0f} cases/s "
-          f"({max(args.examples // 4, 1)} examples per op x dtype)")
-    print(f"parity fuzz      {examples} cases ({checks} checks: values and VJPs) in {seconds:.1f} s: "
-          f"{ours:.0f} cases/s, {checks / seconds:.0f} checks/s ({args.examples} examples per op x dtype)")
+    small = parity_fuzz(max(args.examples // 4, 1))[0]
+    families, naive_examples, naive_seconds = parity_fuzz(args.examples, NAIVE_EXAMPLES)
+    naive = naive_examples / naive_seconds
+    for family, (examples, checks, seconds) in families.items():
+        few = small[family]
+        print(f"parity fuzz      {family}: {few[0]} cases in {few[2]:.1f} s: {few[0] / few[2]:.0f} cases/s "
+              f"({max(args.examples // 4, 1)} examples per op x dtype)")
+        print(f"parity fuzz      {family}: {examples} cases ({checks} checks: values and VJPs) in {seconds:.1f} s: "
+              f"{examples / seconds:.0f} cases/s, {checks / seconds:.0f} checks/s ({args.examples} examples per op x dtype)")
     print(f"naive loop       {naive_examples} cases (value only) in {naive_seconds:.1f} s: {naive:.0f} cases/s "
-          "(in chunks between the fuzz's op x dtype runs)")
-    print(f"speed-up         {ours / naive:.1f}x cases/s, {checks / seconds / naive:.1f}x checks/s")
+          "(tf.nn.softmax; in chunks between the fuzz's op x dtype runs)")
+    for family, (examples, checks, seconds) in families.items():
+        print(f"speed-up         {family}: {examples / seconds / naive:.1f}x cases/s, {checks / seconds / naive:.1f}x checks/s")
     if args.run:
         run, wall = full_run(args.run)
         print(f"tfparity run     {args.run}: {run['status']}, {run['cases']} cases ({run['rows']} checks) in "
