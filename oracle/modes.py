@@ -31,9 +31,8 @@ _FUNCTIONS: dict[tuple, Callable] = {}
 _COMPILED: set[tuple] = set()
 _PROGRAMS: set[tuple] = set()  # every distinct program this process compiled (kept across releases)
 _SPECS: dict[tuple, object] = {}  # output specs inferred from exact input shapes (no executable: kept)
-# this process's compile work since it started: tf.functions traced, XLA compiles, distinct
-# programs compiled, context resets
-_WORK = {"traces": 0, "compiles": 0, "programs": 0, "releases": 0}
+# this process's compile work since it started: tf.functions traced, XLA compiles, context resets
+_WORK = {"traces": 0, "compiles": 0, "releases": 0}
 
 
 def current() -> str:
@@ -65,16 +64,20 @@ def _call(fn: Callable, jit_compile: bool, *args: object, **kwargs: object) -> o
     if key not in _FUNCTIONS:
         _FUNCTIONS[key] = _function(fn, jit_compile, len(args), named)
         _WORK["traces"] += 1
-    traced = _FUNCTIONS[key]
-    if isinstance(traced, Exception):  # raised afresh: each raise would lengthen its traceback, holding every frame
-        raise traced.with_traceback(None)
+    traced = _kept(_FUNCTIONS[key])
     if jit_compile and program not in _COMPILED:  # XLA compiles once per concrete shape
         _COMPILED.add(program)
+        _PROGRAMS.add(program)
         _WORK["compiles"] += 1
-        if program not in _PROGRAMS:
-            _PROGRAMS.add(program)
-            _WORK["programs"] += 1
     return traced(*tensors)
+
+
+def _kept(value: object) -> object:
+    """A kept answer of a trace, raising it again where it was an error: afresh, as each raise
+    would lengthen its traceback, holding every frame."""
+    if isinstance(value, Exception):
+        raise value.with_traceback(None)
+    return value
 
 
 def _release() -> None:
@@ -93,7 +96,7 @@ def work() -> dict[str, int]:
     dtypes, ranks and Python arguments), XLA compiles (one per concrete shape, again after a
     release), distinct programs (signature and concrete shapes) compiled, and releases of every
     executable (COMPILES_KEPT)."""
-    return dict(_WORK)
+    return _WORK | {"programs": len(_PROGRAMS)}
 
 
 def _as_input(value: object) -> object:
@@ -170,7 +173,4 @@ def _inferred(fn: Callable, **kwargs: object) -> tf.TensorSpec:
             _SPECS[key] = tf.TensorSpec(out.shape, out.dtype)
         except Exception as error:  # noqa: BLE001 - the output() caller decides which errors are answers
             _SPECS[key] = error
-    spec = _SPECS[key]
-    if isinstance(spec, Exception):
-        raise spec.with_traceback(None)
-    return spec
+    return _kept(_SPECS[key])

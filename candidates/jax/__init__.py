@@ -84,13 +84,13 @@ def _weighted_ce(labels: jax.Array, logits: jax.Array, pos_weight: jax.Array) ->
 LIVE_SIGNATURES = 1000
 _signatures: set[tuple] = set()
 _ever: set[tuple] = set()
-_WORK = {"compiles": 0, "programs": 0, "releases": 0}
+_WORK = {"compiles": 0, "releases": 0}
 
 
 def work() -> dict[str, int]:
     """This process's compile work, as the report records it: jitted signatures compiled (again
     after a release), distinct signatures, and releases of every compiled function."""
-    return dict(_WORK)
+    return _WORK | {"programs": len(_ever)}
 
 
 def _make_room(fn: Callable, options: tuple, inputs: dict[str, object]) -> None:
@@ -104,10 +104,8 @@ def _make_room(fn: Callable, options: tuple, inputs: dict[str, object]) -> None:
         _signatures.clear()
         _WORK["releases"] += 1
     _signatures.add(signature)
+    _ever.add(signature)
     _WORK["compiles"] += 1
-    if signature not in _ever:
-        _ever.add(signature)
-        _WORK["programs"] += 1
 
 
 @functools.cache
