@@ -108,7 +108,7 @@ def expected_cases(profile: str, ops: list[str] | None, dtypes: list[str] | None
 
     records = [record for record in RECORDS if families is None or record.family in families]
     drawn_share = 1 / shard.count
-    swept = sum(shard.holds(case) and profiles.sweeps(case, record.share, profile)
+    swept = sum(shard.holds(case) and profiles.sweeps(record, case, profile)
                 for record in records for dtype in DTYPES if wanted(record.name, dtype)
                 for case in sweep(record, dtype))
     fuzzed = sum(profiles.FUZZ_EXAMPLES[profile] * profiles.batch_size(record.share, profile) * drawn_share

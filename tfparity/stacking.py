@@ -22,9 +22,14 @@ def signatures(cases: list[Case]) -> list[list[Case]]:
     (their regimes and seeds may differ); error inputs each alone."""
     groups: dict[tuple, list[Case]] = {}
     for case in cases:
-        key = (case.dtype, case.shape, case.axis, case.labels, case.broadcast) if batchable(case) else (case,)
-        groups.setdefault(key, []).append(case)
+        groups.setdefault(signature(case) if batchable(case) else (case,), []).append(case)
     return list(groups.values())
+
+
+def signature(case: Case) -> tuple:
+    """What cases share to stack (and a compiling mode's program): dtype, shape, axis, label kind
+    and broadcast."""
+    return case.dtype, case.shape, case.axis, case.labels, case.broadcast
 
 
 def batchable(case: Case) -> bool:

@@ -1,4 +1,5 @@
-"""The deterministic sweep: every rank, axis, label kind and value regime of an op, once per dtype."""
+"""The deterministic sweep: every rank, axis, label kind and value regime of an op, once per dtype;
+and the covering part of it that the derandomized profiles check of a record with `share` > 1."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from collections.abc import Iterator
 from tfparity.dtypes import DTYPES
 from tfparity.inputs import Case
 from tfparity.records import OpRecord
-from tfparity.shapes import pool
+from tfparity.shapes import coverage, pool
+from tfparity.stacking import signature
 
 
 def axes(record: OpRecord, rank: int) -> tuple[int | None, ...]:
@@ -46,3 +48,43 @@ def sweep(record: OpRecord, dtype: str) -> Iterator[Case]:
             seed = stable_seed(record.name, dtype, rank, axis, labels, regime, broadcast)
             shape = shapes[(start + i // per_slot) % len(shapes)]
             yield Case(record.name, dtype, shape, axis, labels, regime, seed, broadcast)
+
+
+def covering(record: OpRecord) -> frozenset[tuple]:
+    """The signatures (dtype, shape, axis, label kind, broadcast: what a compiling mode builds a
+    program for) whose cases a derandomized profile sweeps of a record with `share` > 1: chosen
+    greedily, each meeting the most classes no earlier one met (ties: the dtype chosen least, then
+    sweep order), until every class of the whole sweep is met. Each keeps all of its cases (every
+    regime). The classes (`classes`) pair rank, dtype, axis and label kind, and hold the shape
+    pool's side classes at every dimension and class axis."""
+    if record.name not in _COVERINGS:
+        _COVERINGS[record.name] = _covering(record)
+    return _COVERINGS[record.name]
+
+
+_COVERINGS: dict[str, frozenset[tuple]] = {}  # by record name (a candidate's record is the op's)
+
+
+def _covering(record: OpRecord) -> frozenset[tuple]:
+    firsts: dict[tuple, Case] = {}
+    for dtype in DTYPES:
+        for case in sweep(record, dtype):
+            firsts.setdefault(signature(case), case)
+    meets = {key: classes(record, case) for key, case in firsts.items()}
+    order = {key: i for i, key in enumerate(meets)}
+    unmet = set().union(*meets.values())
+    chosen: list[tuple] = []
+    while unmet:
+        per_dtype = {dtype: sum(key[0] == dtype for key in chosen) for dtype in DTYPES}
+        best = max(meets, key=lambda key: (len(meets[key] & unmet), -per_dtype[key[0]], -order[key]))
+        chosen.append(best)
+        unmet -= meets.pop(best)
+    return frozenset(chosen)
+
+
+def classes(record: OpRecord, case: Case) -> set[tuple]:
+    """The classes a case's signature meets: (rank, dtype), (rank, axis), (dtype, label kind),
+    (rank, label kind), and the pool's (rank, dimension or row, side class)."""
+    rank, labels = len(case.shape), (case.labels, case.broadcast)
+    return {("dtype", rank, case.dtype), ("axis", rank, case.axis), ("labels", case.dtype, labels),
+            ("labels", rank, labels)} | coverage([(case.shape, record.class_axis(case))])

@@ -31,7 +31,7 @@ def test_sweep(record, dtype, candidate, recorder, shard):
     checked by the shard holding its first case, so a sharded run's batches are the whole run's."""
     skip_unless_provided(record, candidate)
     results = []
-    swept = [case for case in sweep(record, dtype) if profiles.sweeps(case, record.share)]
+    swept = [case for case in sweep(record, dtype) if profiles.sweeps(record, case)]
     held = [batch for batch in signatures(swept) if shard.holds(batch[0])]
     for batch in held:
         for checks in run_batch(record, batch, candidate, tf_alone=backends.current().compiles_per_shape):
