@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, settings
 from tfparity.inputs import Case
 from tfparity.records import OpRecord
 from tfparity.shards import Shard
-from tfparity.stacking import SIZE, signature
-from tfparity.sweep import covering
+from tfparity.stacking import SIZE
+from tfparity.sweep import covering, slot
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
 settings.register_profile("ci", derandomize=True, database=None, max_examples=60, print_blob=True, **_COMMON)
@@ -54,13 +54,13 @@ def batch_size(share: int = 1, profile: str | None = None) -> int:
 
 def sweeps(record: OpRecord, case: Case, profile: str | None = None) -> bool:
     """Whether the sweep of `profile` (default: the loaded one) checks `record`'s `case`: of a
-    record with `share` > 1, the derandomized profiles check the covering signatures' cases alone
+    record with `share` > 1, the derandomized profiles check the covering slots' cases alone
     (`sweep.covering`: every class met, a fraction of the programs a compiling mode builds)."""
     profile = profile or _active[0]
     part = SWEEP_PART.get(profile)
     if part is not None and not part.holds(case):
         return False
-    return record.share == 1 or profile not in DERANDOMIZED or signature(case) in covering(record)
+    return record.share == 1 or profile not in DERANDOMIZED or slot(case) in covering(record)
 
 
 def selected(config: pytest.Config) -> str:

@@ -12,7 +12,6 @@ from tfparity.dtypes import DTYPES
 from tfparity.inputs import Case
 from tfparity.records import OpRecord
 from tfparity.shapes import coverage, pool
-from tfparity.stacking import signature
 
 
 def axes(record: OpRecord, rank: int) -> tuple[int | None, ...]:
@@ -51,12 +50,12 @@ def sweep(record: OpRecord, dtype: str) -> Iterator[Case]:
 
 
 def covering(record: OpRecord) -> frozenset[tuple]:
-    """The signatures (dtype, shape, axis, label kind, broadcast: what a compiling mode builds a
-    program for) whose cases a derandomized profile sweeps of a record with `share` > 1: chosen
-    greedily, each meeting the most classes no earlier one met (ties: the dtype chosen least, then
-    sweep order), until every class of the whole sweep is met. Each keeps all of its cases (every
-    regime). The classes (`classes`) pair rank, dtype, axis and label kind, and hold the shape
-    pool's side classes at every dimension and class axis."""
+    """The slots (dtype, shape, axis: the cases of one shape, which a compiling mode builds one
+    program for, or one per label shape) whose cases a derandomized profile sweeps of a record with
+    `share` > 1: chosen greedily, each meeting the most classes no earlier one met (ties: the dtype
+    chosen least, then sweep order), until every class of the whole sweep is met. Each keeps all
+    of its cases: every label kind and regime. The classes (`classes`) pair rank, dtype, axis and
+    label kind, and hold the shape pool's side classes at every dimension and class axis."""
     if record.name not in _COVERINGS:
         _COVERINGS[record.name] = _covering(record)
     return _COVERINGS[record.name]
@@ -65,12 +64,15 @@ def covering(record: OpRecord) -> frozenset[tuple]:
 _COVERINGS: dict[str, frozenset[tuple]] = {}  # by record name (a candidate's record is the op's)
 
 
+def slot(case: Case) -> tuple:
+    return case.dtype, case.shape, case.axis
+
+
 def _covering(record: OpRecord) -> frozenset[tuple]:
-    firsts: dict[tuple, Case] = {}
+    meets: dict[tuple, set] = {}
     for dtype in DTYPES:
         for case in sweep(record, dtype):
-            firsts.setdefault(signature(case), case)
-    meets = {key: classes(record, case) for key, case in firsts.items()}
+            meets.setdefault(slot(case), set()).update(classes(record, case))
     order = {key: i for i, key in enumerate(meets)}
     unmet = set().union(*meets.values())
     chosen: list[tuple] = []
@@ -83,8 +85,8 @@ def _covering(record: OpRecord) -> frozenset[tuple]:
 
 
 def classes(record: OpRecord, case: Case) -> set[tuple]:
-    """The classes a case's signature meets: (rank, dtype), (rank, axis), (dtype, label kind),
-    (rank, label kind), and the pool's (rank, dimension or row, side class)."""
+    """The classes a case meets: (rank, dtype), (rank, axis), (dtype, label kind), (rank, label
+    kind), and the pool's (rank, dimension or row, side class)."""
     rank, labels = len(case.shape), (case.labels, case.broadcast)
     return {("dtype", rank, case.dtype), ("axis", rank, case.axis), ("labels", case.dtype, labels),
             ("labels", rank, labels)} | coverage([(case.shape, record.class_axis(case))])

@@ -341,8 +341,9 @@ def keras_record(loss: str, variant: str, options: Mapping[str, object], build: 
         options=dict(options),
         variant=variant,
         family="keras",
-        # a quarter of each sweep and fuzz batch (every class still drawn): Keras's eager calls
-        # cost milliseconds, and the records' full share more than doubled the ci profile's cases
+        # the covering part of the sweep (sweep.covering: every class met) and a quarter of each fuzz
+        # batch: Keras's eager calls cost milliseconds, and the whole sweeps more than doubled the ci
+        # profile's cases (and a compiling mode's programs)
         share=4,
     )
 

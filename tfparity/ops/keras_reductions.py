@@ -176,7 +176,7 @@ def reduced_record(base: OpRecord, reduction: str, divergences=(), errors=()) ->
         options=options,
         variant=f"{base.variant}_{reduction}",
         family="keras",
-        share=4 * base.share,  # one call per case (no stacking): a quarter of the loss functions' share
+        share=4 * base.share,  # one call per case (no stacking): a quarter of the loss functions' fuzz batches
         stacks=False,
     )
 
