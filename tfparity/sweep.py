@@ -65,6 +65,7 @@ _COVERINGS: dict[str, frozenset[tuple]] = {}  # by record name (a candidate's re
 
 
 def slot(case: Case) -> tuple:
+    """A swept case's slot: its dtype, shape and axis."""
     return case.dtype, case.shape, case.axis
 
 
