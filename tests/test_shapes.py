@@ -5,12 +5,14 @@ builds a program for) stay within the budget the pool is for."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
 
 from tfparity import profiles
 from tfparity.dtypes import DTYPES
 from tfparity.opdb import RECORDS
 from tfparity.shapes import SIDES, coverage, pool
 from tfparity.stacking import signatures
+from tfparity.strategies import cases
 from tfparity.sweep import axes, classes, covering, slot, sweep
 
 LARGEST = {1: 16, 2: 12, 3: 6, 4: 4, 5: 3, 6: 3}  # the sides drawn before the pool: 1 to these
@@ -52,11 +54,8 @@ def test_the_sweep_shares_its_shapes_across_regimes():
                          for axis in axes(record, rank)}
 
 
-SHARED = [record for record in RECORDS if record.share > 1]
-
-
-@pytest.mark.parametrize("record", SHARED, ids=lambda r: r.name)
-def test_the_ci_sweep_of_a_shared_record_meets_every_class_of_its_whole_sweep(record):
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r.name)
+def test_the_ci_sweep_meets_every_class_of_the_whole_sweep(record):
     """The covering slots meet each class the thorough sweep meets (pairs of rank, dtype, axis and
     label kind; side classes at every dimension and class axis), with every case of each, no dtype
     left with few."""
@@ -70,17 +69,36 @@ def test_the_ci_sweep_of_a_shared_record_meets_every_class_of_its_whole_sweep(re
 
 
 def test_the_covering_sweeps_build_a_third_of_the_programs():
-    whole = {(r.name, slot(c)) for r in SHARED for dtype in DTYPES for c in sweep(r, dtype)}
-    assert sum(len(covering(r)) for r in SHARED) < len(whole) / 3
+    whole = {(r.name, slot(c)) for r in RECORDS for dtype in DTYPES for c in sweep(r, dtype)}
+    assert sum(len(covering(r)) for r in RECORDS) < len(whole) / 3
 
 
-@pytest.mark.parametrize("record", [SHARED[0], RECORDS[0]], ids=lambda r: r.name)
+@pytest.mark.parametrize("record", [RECORDS[0], RECORDS[-1]], ids=lambda r: r.name)
 def test_each_profile_sweeps_its_part(record):
-    """Thorough sweeps every case; ci a shared record's covering slots (an unshared record's
-    every case); quick the ci part's quarter that shard 1/4 holds."""
+    """Thorough sweeps every case; ci the covering slots'; quick the ci part's quarter that
+    shard 1/4 holds."""
     whole = list(sweep(record, "float32"))
     part = {name: [c for c in whole if profiles.sweeps(record, c, name)] for name in profiles.PROFILES}
     assert part["thorough"] == whole
-    assert part["ci"] == ([c for c in whole if slot(c) in covering(record)] if record.share > 1 else whole)
+    assert part["ci"] == [c for c in whole if slot(c) in covering(record)]
     assert part["quick"] == [c for c in part["ci"] if profiles.SWEEP_PART["quick"].holds(c)]
     assert 0 < len(part["quick"]) < len(part["ci"]) <= len(whole)
+
+
+@pytest.mark.parametrize("record", [RECORDS[3], RECORDS[-1]], ids=lambda r: r.name)
+def test_the_derandomized_fuzz_draws_the_swept_slots(record):
+    """The ci fuzz draws its shape and axis from the ci sweep's slots of its dtype (a compiling
+    mode's fuzz then runs the sweep's programs), each rank of them; thorough draws any."""
+    slots = profiles.fuzzed_slots(record, "float16", "ci")
+    assert set(slots) == {key for key in covering(record) if key[0] == "float16"}
+    assert profiles.fuzzed_slots(record, "float16", "thorough") is None
+    ranks = set()
+
+    @settings(max_examples=300, derandomize=True, database=None)
+    @given(cases(record, "float16", slots))
+    def draw(case):
+        assert slot(case) in slots
+        ranks.add(len(case.shape))
+
+    draw()
+    assert ranks == {len(shape) for _, shape, _ in slots}

@@ -15,7 +15,7 @@ from tfparity.inputs import Case
 from tfparity.records import OpRecord
 from tfparity.shards import Shard
 from tfparity.stacking import SIZE
-from tfparity.sweep import covering, slot
+from tfparity.sweep import covering, slot, sweep
 
 _COMMON = {"deadline": None, "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
 settings.register_profile("ci", derandomize=True, database=None, max_examples=60, print_blob=True, **_COMMON)
@@ -53,14 +53,29 @@ def batch_size(share: int = 1, profile: str | None = None) -> int:
 
 
 def sweeps(record: OpRecord, case: Case, profile: str | None = None) -> bool:
-    """Whether the sweep of `profile` (default: the loaded one) checks `record`'s `case`: of a
-    record with `share` > 1, the derandomized profiles check the covering slots' cases alone
-    (`sweep.covering`: every class met, a fraction of the programs a compiling mode builds)."""
+    """Whether the sweep of `profile` (default: the loaded one) checks `record`'s `case`: the
+    derandomized profiles check the covering slots' cases alone (`sweep.covering`: every class
+    met, a third of the programs a compiling mode builds), thorough every case."""
     profile = profile or _active[0]
     part = SWEEP_PART.get(profile)
     if part is not None and not part.holds(case):
         return False
-    return record.share == 1 or profile not in DERANDOMIZED or slot(case) in covering(record)
+    return profile not in DERANDOMIZED or slot(case) in covering(record)
+
+
+def fuzzed_slots(record: OpRecord, dtype: str, profile: str | None = None) -> tuple[tuple, ...] | None:
+    """The slots (`sweep.slot`) the fuzz of `record` and `dtype` draws its shape and axis from: in
+    the derandomized profiles, those the ci sweep checks, so that a compiling mode's fuzz runs the
+    programs its sweep built; None in thorough (any pooled shape and axis)."""
+    if (profile or _active[0]) not in DERANDOMIZED:
+        return None
+    key = (record.name, dtype)
+    if key not in _SWEPT_SLOTS:
+        _SWEPT_SLOTS[key] = tuple(dict.fromkeys(slot(c) for c in sweep(record, dtype) if sweeps(record, c, "ci")))
+    return _SWEPT_SLOTS[key]
+
+
+_SWEPT_SLOTS: dict[tuple[str, str], tuple[tuple, ...]] = {}  # by record name (a candidate's record is the op's)
 
 
 def selected(config: pytest.Config) -> str:

@@ -157,8 +157,8 @@ class OpRecord:
     options: Mapping[str, object] = field(default_factory=dict)
     variant: str = ""
     family: str = "tf.nn"  # a candidate provides the families it names in FAMILIES (default: all)
-    # above 1, the derandomized profiles sweep the covering slots alone (tfparity.sweep.covering:
-    # every class met) and check one in this many of each fuzz batch's cases; thorough checks all
+    # above 1, the derandomized profiles check one in this many of each fuzz batch's cases;
+    # thorough checks all
     share: int = 1
     # whether cases stack into one call on a new leading axis (a loss class's reduction sums the batch: no)
     stacks: bool = True

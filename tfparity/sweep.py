@@ -1,5 +1,5 @@
 """The deterministic sweep: every rank, axis, label kind and value regime of an op, once per dtype;
-and the covering part of it that the derandomized profiles check of a record with `share` > 1."""
+and the covering part of it that the derandomized profiles check."""
 
 from __future__ import annotations
 
@@ -51,10 +51,10 @@ def sweep(record: OpRecord, dtype: str) -> Iterator[Case]:
 
 def covering(record: OpRecord) -> frozenset[tuple]:
     """The slots (dtype, shape, axis: the cases of one shape, which a compiling mode builds one
-    program for, or one per label shape) whose cases a derandomized profile sweeps of a record with
-    `share` > 1: chosen greedily, each meeting the most classes no earlier one met (ties: the dtype
-    chosen least, then sweep order), until every class of the whole sweep is met. Each keeps all
-    of its cases: every label kind and regime. The classes (`classes`) pair rank, dtype, axis and
+    program for, or one per label shape) whose cases a derandomized profile sweeps: chosen
+    greedily, each meeting the most classes no earlier one met (ties: the dtype chosen least, then
+    sweep order), until every class of the whole sweep is met. Each keeps all of its cases: every
+    label kind and regime. The classes (`classes`) pair rank, dtype, axis and
     label kind, and hold the shape pool's side classes at every dimension and class axis."""
     if record.name not in _COVERINGS:
         _COVERINGS[record.name] = _covering(record)

@@ -47,14 +47,16 @@ def test_sweep(record, dtype, candidate, recorder, shard):
 @given(data=st.data())
 def test_fuzz(record, dtype, candidate, recorder, shard, data):
     """Hypothesis searches case specs, each the first of a batch of `stacking.SIZE` seeds run in one
-    TF call (tfparity.batch); a failure is confirmed singly, reported as its own case with its
+    TF call (tfparity.batch; where TF compiles per shape, one call per case, the sweep's program
+    serving them: the derandomized profiles draw the swept shapes and axes); a failure is confirmed singly, reported as its own case with its
     replay, and shrinks to the smallest spec whose batch still fails. A batch is checked by the
     shard holding its drawn case."""
     skip_unless_provided(record, candidate)
-    case = data.draw(cases(record, dtype), label="case")
+    case = data.draw(cases(record, dtype, profiles.fuzzed_slots(record, dtype)), label="case")
     if not shard.holds(case):
         return
-    batch = run_batch(record, members(case, profiles.batch_size(record.share)), candidate)
+    batch = run_batch(record, members(case, profiles.batch_size(record.share)), candidate,
+                      tf_alone=backends.current().compiles_per_shape)
     results = [result for checks in batch for result in checks]
     recorder.add(results, source="fuzz")
     failures = [r for r in results if not r.passed]
