@@ -141,22 +141,25 @@ def _function(fn: Callable, jit_compile: bool, positional: int, named: dict) -> 
 
 
 def output(fn: Callable, **kwargs: object) -> tf.Tensor | tf.TensorSpec:
-    """`fn`'s output for these inputs, for its shape and dtype: from a graph (a cached trace, no
-    compile); where the graph's kernel refuses them (XLA takes a rank oneDNN does not), from a
-    trace of these shapes (shape inference, no compile); only where that leaves a dimension
-    unknown, from running it in this mode."""
+    """`fn`'s output for these inputs, for its shape and dtype: from a trace of these exact input
+    shapes (shape inference, traced once per input spec, never run: a case by case run asks it
+    for every case); where that raises or leaves a dimension unknown, from a graph (a cached
+    trace, no compile), and where the graph's kernel refuses them (XLA takes a rank oneDNN does
+    not), from running it in this mode."""
     import tensorflow as tf
 
+    try:
+        spec = _inferred(fn, **kwargs)
+    except (tf.errors.OpError, ValueError, TypeError):
+        spec = None
+    if spec is not None and spec.shape.is_fully_defined():
+        return spec
     try:
         return _call(fn, False, **kwargs)
     except (tf.errors.OpError, ValueError, TypeError):
         if current() != "xla":
             raise
-    try:
-        spec = _inferred(fn, **kwargs)
-    except (tf.errors.OpError, ValueError, TypeError):
-        spec = None
-    return spec if spec is not None and spec.shape.is_fully_defined() else call(fn, **kwargs)
+    return call(fn, **kwargs)
 
 
 def _inferred(fn: Callable, **kwargs: object) -> tf.TensorSpec:
