@@ -30,6 +30,7 @@ CRASHES = pytest.StashKey[list[str]]()
 RUN = pytest.StashKey[dict]()
 CORPUS = pytest.StashKey[object]()
 CORPUS_TEST = "test_corpus"
+PAIRED = ("test_sweep", "test_fuzz")  # run side by side per op and dtype (`_paired`)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -164,6 +165,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    items[:] = _paired(items)
+
+
+def _paired(items: list[pytest.Item]) -> list[pytest.Item]:
+    """Each op and dtype's fuzz right after its sweep: one worker then runs both, the fuzz while
+    the programs the sweep compiled (a compiling mode's, which the fuzz's draws reuse) are kept."""
+    first: dict[tuple, int] = {}
+    keys = []
+    for index, item in enumerate(items):
+        params = getattr(item, "callspec", None) and item.callspec.params or {}
+        if getattr(item, "originalname", None) in PAIRED and "record" in params:
+            index = first.setdefault((params["record"].name, params["dtype"]), index)
+        keys.append(index)
+    return [item for _, _, item in sorted(zip(keys, range(len(items)), items, strict=True), key=lambda k: k[:2])]
 
 
 @pytest.hookimpl(wrapper=True)

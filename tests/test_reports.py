@@ -388,3 +388,20 @@ def test_a_candidate_is_asked_only_for_the_families_selected(tmp_path, monkeypat
     assert any("categorical_crossentropy" in p for p in cli._candidate_problems("tfnn_port", None))
     assert cli._candidate_problems("tfnn_port", None, ["tf.nn"]) == []
     assert any("categorical_crossentropy" in p for p in cli._candidate_problems("tfnn_port", None, ["keras"]))
+
+
+def test_each_op_and_dtype_fuzzes_right_after_its_sweep():
+    """A compiling mode's fuzz reuses its sweep's programs: the suite runs them side by side, the
+    other tests where they were collected."""
+    from types import SimpleNamespace
+
+    from reports.plugin import _paired
+
+    def item(test: str, name: str | None = None, dtype: str = "float32") -> SimpleNamespace:
+        params = {"record": SimpleNamespace(name=name), "dtype": dtype} if name else {}
+        return SimpleNamespace(originalname=test, callspec=SimpleNamespace(params=params), label=f"{test} {name} {dtype}")
+
+    collected = [item("test_error_input"), item("test_sweep", "a"), item("test_sweep", "a", "float16"),
+                 item("test_sweep", "b"), item("test_fuzz", "a"), item("test_fuzz", "a", "float16"),
+                 item("test_fuzz", "b"), item("test_misuse")]
+    assert [i.label for i in _paired(collected)] == [collected[i].label for i in (0, 1, 4, 2, 5, 3, 6, 7)]
