@@ -79,7 +79,7 @@ def _fuzz(record, dtype: str, n: int) -> tuple[int, int]:
     counted = [0, 0]
 
     @_settings(n)
-    @given(cases(record, dtype))
+    @given(cases(record, dtype, profiles.fuzzed_slots(record, dtype, "ci")))
     def run(case):
         results = [r for checks in run_batch(record, members(case)) for r in checks]
         counted[0] += len({r.case for r in results})
