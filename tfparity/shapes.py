@@ -30,9 +30,12 @@ def pool(rank: int) -> tuple[tuple[int, ...], ...]:
 
 
 def sides(low: int, high: int) -> tuple[int, ...]:
-    """The pooled sides from `low` to `high`, for shapes drawn outside the pool (the misuses'):
-    1, 2, 3, 5, 8 where they fall in the range, and `high`."""
-    return tuple(sorted({side for side in (1, 2, 3, 5, 8) if low <= side <= high} | {high}))
+    """Three sides from `low` to `high`, for shapes drawn outside the pool (the misuses'): its ends
+    and the side of 1, 2, 3, 5, 8 nearest its middle (an odd one on a tie). A misuse's law holds
+    whatever the shape, and each side is a program a compiling oracle builds."""
+    inner = [side for side in (1, 2, 3, 5, 8) if low < side < high]
+    middle = min(inner, key=lambda side: (abs(2 * side - low - high), side % 2 == 0)) if inner else low
+    return tuple(sorted({low, middle, high}))
 
 
 def side_class(side: int, rank: int) -> str:
