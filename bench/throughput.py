@@ -15,8 +15,6 @@ does not depend on which side met a slow minute of the VM.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +33,7 @@ import tensorflow as tf
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from runs import timed_run
 
 from reports import environment
 from tfparity import profiles, spread
@@ -112,16 +111,6 @@ def naive_loop(total: int, chunk: int) -> tuple[int, float]:
     return examples, time.perf_counter() - start
 
 
-def full_run(profile: str) -> tuple[dict, float]:
-    """(run.json, wall seconds) of `tfparity run --profile PROFILE` into a scratch folder."""
-    with tempfile.TemporaryDirectory() as out:
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "reports", "run", "--profile", profile, "--seed", "1",
-                        "--out", out], cwd=ROOT, check=False, capture_output=True)
-        seconds = time.perf_counter() - start
-        return json.loads((Path(out) / "run.json").read_text()), seconds
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--examples", type=int, default=profiles.FUZZ_EXAMPLES["ci"],
@@ -151,7 +140,8 @@ def main() -> None:
     for family, (examples, checks, seconds) in families.items():
         print(f"speed-up         {family}: {examples / seconds / naive:.1f}x cases/s, {checks / seconds / naive:.1f}x checks/s")
     if args.run:
-        run, wall = full_run(args.run)
+        with tempfile.TemporaryDirectory() as out:
+            run, wall = timed_run(Path(out), "--profile", args.run, "--seed", "1")
         print(f"tfparity run     {args.run}: {run['status']}, {run['cases']} cases ({run['rows']} checks) in "
               f"{wall:.0f} s wall: {run['cases'] / wall:.0f} cases/s, {run['rows'] / wall:.0f} checks/s "
               f"with {run['processes'] - 1 or 1} worker(s)")
