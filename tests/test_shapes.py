@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from tfparity import profiles
 from tfparity.dtypes import DTYPES
 from tfparity.opdb import RECORDS
-from tfparity.shapes import SIDES, coverage, pool
+from tfparity.shapes import SIDES, coverage, pool, sides
 from tfparity.stacking import signatures
 from tfparity.strategies import cases
 from tfparity.sweep import axes, classes, covering, slot, sweep
@@ -102,3 +102,20 @@ def test_the_derandomized_fuzz_draws_the_swept_slots(record):
 
     draw()
     assert ranks == {len(shape) for _, shape, _ in slots}
+
+
+@pytest.mark.parametrize("low, high", [(1, 3), (1, 4), (1, 6), (2, 5), (2, 6), (2, 8)])
+def test_a_misuse_range_keeps_its_ends_and_one_middle_side(low, high):
+    """The misuses' sides: the range's ends and the pooled side nearest its middle (odd on a tie),
+    three programs per dimension for a compiling oracle."""
+    chosen = sides(low, high)
+    middle = sorted(set(chosen) - {low, high})
+    assert chosen[0] == low and chosen[-1] == high and len(middle) == 1
+    assert middle[0] in (1, 2, 3, 5, 8)
+    others = [s for s in (1, 2, 3, 5, 8) if low < s < high and s != middle[0]]
+    assert all(abs(2 * s - low - high) > abs(2 * middle[0] - low - high)
+               or (abs(2 * s - low - high) == abs(2 * middle[0] - low - high) and middle[0] % 2) for s in others)
+
+
+def test_a_range_of_one_side_is_that_side():
+    assert sides(2, 2) == (2,)
