@@ -3,6 +3,7 @@ cases included; a wrong value in one case of a batch is reported as that case al
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import types
 
@@ -11,9 +12,9 @@ import pytest
 
 import impl
 from tfparity.batch import BATCH, CONFIRMED, run_batch
-from tfparity.check import run_case
+from tfparity.check import Outcome, digest, digests, run_case
 from tfparity.describe import describe
-from tfparity.dtypes import DTYPES
+from tfparity.dtypes import DTYPES, np_dtype
 from tfparity.inputs import Case
 from tfparity.opdb import BY_NAME, KERAS_RECORDS, NN_RECORDS
 from tfparity.spread import sample
@@ -107,3 +108,17 @@ def test_where_tf_rejects_the_whole_batch_the_excused_candidate_has_its_scale():
         alone = run_case(record, batch[b], impl)
         assert [(r.check, r.verdict, r.passed) for r in checks] == [(r.check, r.verdict, r.passed) for r in alone], batch[b]
     assert all(r.passed for checks in batched for r in checks)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(), (1,), (3,), (2, 3), (2, 1, 4)])
+def test_a_batch_digests_each_answer_as_alone(dtype, shape):
+    """The batched answers' digests (dtype, shape, bytes) are each case's own, as a report made case by
+    case (or another machine's) has them: blake2b of the dtype and shape (a scalar as (1,)) and bytes."""
+    batch = np.random.default_rng(0).normal(size=(5, *shape)).astype(np_dtype(dtype))
+    alone = []
+    for answer in batch:
+        a = np.ascontiguousarray(answer)  # ndim >= 1: a scalar reads as shape (1,)
+        alone.append(hashlib.blake2b(f"{a.dtype}{a.shape}".encode() + a.tobytes(), digest_size=8).hexdigest())
+    assert digests(batch) == alone == [digest(Outcome(answer)) for answer in batch]
+    assert len(set(alone)) == len(alone)

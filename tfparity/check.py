@@ -150,8 +150,15 @@ def digest(outcome: Outcome) -> str:
         return f"raised {outcome.error}"
     if outcome.value is None:
         return ""
-    a = np.ascontiguousarray(outcome.value)
-    return hashlib.blake2b(f"{a.dtype}{a.shape}".encode() + a.tobytes(), digest_size=8).hexdigest()
+    return digests(np.asarray(outcome.value)[None])[0]
+
+
+def digests(answers: np.ndarray) -> list[str]:
+    """`digest` of each case's answer in a batch (the cases on the leading axis); a scalar answer
+    reads as one of shape (1,)."""
+    a = np.ascontiguousarray(answers)
+    head = f"{a.dtype}{a.shape[1:] or (1,)}".encode()
+    return [hashlib.blake2b(head + row.tobytes(), digest_size=8).hexdigest() for row in a]
 
 
 def judge(record: OpRecord, case: Case, check: str, inputs: Inputs, mine: Outcome, tf: Outcome,
@@ -306,10 +313,11 @@ def judge_values(record: OpRecord, cases: list[Case], check: str, got: np.ndarra
     details = [d or b for d, b in zip(details, beyond, strict=True)]
     needs = tf_abs_eps_needed(ex, want, [c.need_index for c in comparisons], tolerance, scale)
     explains = [(name, (failing & mask).reshape(len(cases), -1).any(axis=1).tolist()) for name, mask in masks]
+    tf_answers, candidate_answers = digests(want), digests(got)
     return [CheckResult(
         case, check, tolerance, comparison, tuple(name for name, hit in explains if hit[b]), details[b],
         accuracy=accuracies[b], tf_abs_eps_needed=needs[b],
-        tf_answer=digest(Outcome(want[b])), candidate_answer=digest(Outcome(got[b])), bound_used=bound_used[b], **row,
+        tf_answer=tf_answers[b], candidate_answer=candidate_answers[b], bound_used=bound_used[b], **row,
     ) for b, (case, comparison) in enumerate(zip(cases, comparisons, strict=True))], headroom
 
 
