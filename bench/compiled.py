@@ -28,6 +28,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         root = args.out or Path(scratch)
         walls: list[float] = []
+        complete = True
         for k, (name, options) in enumerate(RUNS):
             run, wall = timed_run(root / f"{k}-{name}", "--profile", args.profile, *options)
             walls.append(wall)
@@ -38,10 +39,13 @@ def main() -> None:
             work = {k: v for k, v in (run.get("compile_work") or {}).items() if v}
             print(f"{name:6s}   {run['environment']['backend']}: {run['status']}, {run['cases']} cases, "
                   f"{run['failures']} failing, {wall:.0f} s wall" + (f", compile work {work}" if work else ""))
+            complete &= run["status"] == "complete"
         for k, (name, _) in enumerate(RUNS):
             if name != "eager":
                 eager = (walls[k - 1] + walls[k + 1]) / 2
                 print(f"ratio    {name}: {walls[k] / eager:.2f}x the eager runs around it ({eager:.0f} s)")
+    if not complete:
+        raise SystemExit("a run did not complete: its time is not the run's")
 
 
 if __name__ == "__main__":
