@@ -30,7 +30,7 @@ COMPILES_KEPT = 400
 _FUNCTIONS: dict[tuple, Callable] = {}
 _COMPILED: set[tuple] = set()
 _PROGRAMS: set[tuple] = set()  # every distinct program this process compiled (kept across releases)
-_SPECS: dict[tuple, object] = {}  # output specs inferred from exact input shapes (no executable: kept)
+_SPECS: dict[tuple, object] = {}  # output specs per exact input spec (no executable: kept)
 # this process's compile work since it started: tf.functions traced, XLA compiles, context resets
 _WORK = {"traces": 0, "compiles": 0, "releases": 0}
 
@@ -141,15 +141,14 @@ def _function(fn: Callable, jit_compile: bool, positional: int, named: dict) -> 
 
 
 def output(fn: Callable, **kwargs: object) -> tf.Tensor | tf.TensorSpec:
-    """`fn`'s output for these inputs, for its shape and dtype: from a trace of these exact input
-    shapes (shape inference, traced once per input spec, never run: a case by case run asks it
-    for every case); where that raises or leaves a dimension unknown, from a graph (a cached
-    trace, no compile), and where the graph's kernel refuses them (XLA takes a rank oneDNN does
-    not), from running it in this mode."""
+    """`fn`'s output for these inputs, for its shape and dtype, kept per input spec (`_spec`: a case
+    by case run asks it for every case); where that leaves a dimension unknown, from a graph (a
+    cached trace, no compile), and where the graph's kernel refuses them (XLA takes a rank oneDNN
+    does not), from running it in this mode."""
     import tensorflow as tf
 
     try:
-        spec = _inferred(fn, **kwargs)
+        spec = _spec(fn, **kwargs)
     except (tf.errors.OpError, ValueError, TypeError):
         spec = None
     if spec is not None and spec.shape.is_fully_defined():
@@ -162,9 +161,11 @@ def output(fn: Callable, **kwargs: object) -> tf.Tensor | tf.TensorSpec:
     return call(fn, **kwargs)
 
 
-def _inferred(fn: Callable, **kwargs: object) -> tf.TensorSpec:
-    """The spec of `fn`'s output as a graph of these exact input shapes infers it, never run: traced
-    once per input spec (a case's values cannot change it), its error kept as a trace's is."""
+def _spec(fn: Callable, **kwargs: object) -> tf.TensorSpec:
+    """The spec of `fn`'s output for these input specs (a case's values cannot change it), found
+    once per spec: by running `fn` eagerly, and where that raises (a value or a rank the eager
+    kernel refuses), by a trace of these exact input shapes, never run, its error kept as a
+    trace's is. (Eagerly: 0.3 to 1.4 ms for a loss or softmax, where a trace takes 3 to 11.)"""
     import tensorflow as tf
 
     inputs = {name: _as_input(value) for name, value in kwargs.items()}
@@ -172,8 +173,12 @@ def _inferred(fn: Callable, **kwargs: object) -> tf.TensorSpec:
     key = (fn, repr(specs))
     if key not in _SPECS:
         try:
-            out = tf.function(fn, autograph=False).get_concrete_function(**specs).structured_outputs
+            out = fn(**inputs)
             _SPECS[key] = tf.TensorSpec(out.shape, out.dtype)
-        except Exception as error:  # noqa: BLE001 - the output() caller decides which errors are answers
-            _SPECS[key] = error
+        except Exception:  # noqa: BLE001 - the trace below decides
+            try:
+                out = tf.function(fn, autograph=False).get_concrete_function(**specs).structured_outputs
+                _SPECS[key] = tf.TensorSpec(out.shape, out.dtype)
+            except Exception as error:  # noqa: BLE001 - the output() caller decides which errors are answers
+                _SPECS[key] = error
     return _kept(_SPECS[key])
