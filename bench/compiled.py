@@ -36,7 +36,7 @@ def main() -> None:
                 env = run["environment"]
                 print(f"machine  {env['cpu']} ({env['cpu_flags']}), TF_ENABLE_ONEDNN_OPTS="
                       f"{env['TF_ENABLE_ONEDNN_OPTS']}, TF {env['tensorflow']}, {run['processes'] - 1 or 1} worker(s)")
-            work = {k: v for k, v in (run.get("compile_work") or {}).items() if v}
+            work = {kind: count for kind, count in (run.get("compile_work") or {}).items() if count}
             print(f"{name:6s}   {run['environment']['backend']}: {run['status']}, {run['cases']} cases, "
                   f"{run['failures']} failing, {wall:.0f} s wall" + (f", compile work {work}" if work else ""))
             complete &= run["status"] == "complete"
